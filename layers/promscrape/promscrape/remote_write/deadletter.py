@@ -1,0 +1,98 @@
+"""Dead letters: remote write batches still undelivered when the scraper's time ran out.
+
+Where Prometheus keeps retrying from its WAL, this project puts the exact request (snappy body,
+base64 in JSON) on the dead-letter queue so it can be replayed later (REFERENCE §16). Endpoint
+header values are never stored: replay takes the endpoint, with its secrets, from the config.
+"""
+
+import base64
+import binascii
+import time
+from typing import TYPE_CHECKING, Literal, Self
+
+import urllib3
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from promscrape.remote_write import v1
+from promscrape.remote_write.send import SendResult, send_compressed
+
+if TYPE_CHECKING:
+    from promscrape.config import RemoteWriteEndpoint
+
+
+class DeadLetter(BaseModel):
+    """One undelivered remote write request, as a JSON message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["remote_write"] = "remote_write"
+    endpoint_name: str
+    endpoint_url: str
+    payload: str = Field(description="base64 of the snappy (block format) WriteRequest, as sent", repr=False)
+    error: str = Field(description="the last error of the send")
+    sample_count: int = Field(ge=0)
+    created_ms: int = Field(description="epoch milliseconds at which the batch was given up")
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_is_base64(cls, value: str) -> str:
+        """A payload that is not base64 could never be replayed: refuse it at the edge."""
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"payload is not base64: {exc}") from exc
+        return value
+
+    @classmethod
+    def from_request(
+        cls,
+        endpoint: "RemoteWriteEndpoint",
+        body_uncompressed: bytes,
+        *,
+        error: str,
+        sample_count: int,
+        created_ms: int | None = None,
+    ) -> Self:
+        """The dead letter of an uncompressed WriteRequest that endpoint did not accept."""
+        return cls(
+            endpoint_name=endpoint.name,
+            endpoint_url=endpoint.url,
+            payload=base64.b64encode(v1.compress(body_uncompressed)).decode("ascii"),
+            error=error,
+            sample_count=sample_count,
+            created_ms=int(time.time() * 1000) if created_ms is None else created_ms,
+        )
+
+    def body(self) -> bytes:
+        """The snappy-compressed WriteRequest, ready to POST."""
+        return base64.b64decode(self.payload, validate=True)
+
+    def body_uncompressed(self) -> bytes:
+        """The WriteRequest protobuf bytes."""
+        return v1.decompress(self.body())
+
+    def to_json(self) -> str:
+        """The message body for the dead-letter queue."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        """Parse and validate a dead-letter queue message body."""
+        return cls.model_validate_json(text)
+
+
+def replay(
+    dead_letter: DeadLetter,
+    endpoint: "RemoteWriteEndpoint",
+    deadline: float,
+    pool: urllib3.PoolManager | None = None,
+) -> SendResult:
+    """Send a dead letter's request again to its endpoint (same name; the URL may have moved).
+
+    The endpoint comes from the current config because the dead letter holds no header secrets.
+    """
+    if endpoint.name != dead_letter.endpoint_name:
+        raise ValueError(
+            f"dead letter is for remote_write endpoint {dead_letter.endpoint_name!r}, not {endpoint.name!r}"
+        )
+    return send_compressed(endpoint, dead_letter.body(), deadline=deadline, pool=pool)

@@ -1,0 +1,145 @@
+"""Dead letters: JSON round trip, exact payload, and replay to a real HTTP server on 127.0.0.1."""
+
+import base64
+import json
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import urllib3
+from promscrape.config import RemoteWriteEndpoint
+from promscrape.remote_write import decode, v1
+from promscrape.remote_write.deadletter import DeadLetter, replay
+from promscrape.remote_write.send import SendResult
+from pydantic import SecretStr, ValidationError
+
+SECRET = "dl-s3cr3t"
+STALE = float(struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0])
+BODY = v1.encode_timeseries([("__name__", "up"), ("job", "node")], [(STALE, 1_700_000_000_000)])
+
+
+class Receiver:
+    """Accepts every POST with 204 and records headers and body."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet: the test output is for assertions."""
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/v1/write"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def endpoint(url: str, name: str = "primary") -> RemoteWriteEndpoint:
+    return RemoteWriteEndpoint.model_validate(
+        {"name": name, "url": url, "headers": {"X-Scope-OrgID": SecretStr(SECRET)}, "min_backoff": "1ms"}
+    )
+
+
+def letter() -> DeadLetter:
+    return DeadLetter.from_request(
+        endpoint("http://127.0.0.1:1/api/v1/write"),
+        BODY,
+        error="server returned HTTP status 503 Service Unavailable: busy",
+        sample_count=1,
+        created_ms=1_700_000_060_000,
+    )
+
+
+def test_from_request_fields_and_payload() -> None:
+    dead = letter()
+    assert dead.kind == "remote_write"
+    assert (dead.endpoint_name, dead.endpoint_url) == ("primary", "http://127.0.0.1:1/api/v1/write")
+    assert dead.payload == base64.b64encode(v1.compress(BODY)).decode()
+    assert dead.body() == v1.compress(BODY)
+    assert dead.body_uncompressed() == BODY
+    assert (dead.error, dead.sample_count, dead.created_ms) == (
+        "server returned HTTP status 503 Service Unavailable: busy",
+        1,
+        1_700_000_060_000,
+    )
+
+
+def test_json_round_trip_exact() -> None:
+    dead = letter()
+    text = dead.to_json()
+    assert json.loads(text) == {
+        "kind": "remote_write",
+        "endpoint_name": "primary",
+        "endpoint_url": "http://127.0.0.1:1/api/v1/write",
+        "payload": base64.b64encode(v1.compress(BODY)).decode(),
+        "error": "server returned HTTP status 503 Service Unavailable: busy",
+        "sample_count": 1,
+        "created_ms": 1_700_000_060_000,
+    }
+    assert DeadLetter.from_json(text) == dead
+    assert DeadLetter.from_json(text.encode()) == dead
+    assert SECRET not in text
+    assert SECRET not in repr(dead)
+
+
+def test_stale_marker_survives_the_dead_letter() -> None:
+    decoded = decode.decode_write_request(DeadLetter.from_json(letter().to_json()).body())
+    assert decoded[0].samples[0].value_bits == 0x7FF0000000000002
+
+
+def test_created_ms_defaults_to_now() -> None:
+    before = int(time.time() * 1000)
+    dead = DeadLetter.from_request(endpoint("http://x/"), BODY, error="e", sample_count=1)
+    assert before <= dead.created_ms <= int(time.time() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"payload": "not base64!"}, "payload is not base64"),
+        ({"kind": "other"}, "Input should be 'remote_write'"),
+        ({"sample_count": -1}, "greater than or equal to 0"),
+        ({"headers": {"a": "b"}}, "Extra inputs are not permitted"),
+        ({"created_ms": None}, "Input should be a valid integer"),
+    ],
+)
+def test_from_json_rejects(change: dict[str, object], message: str) -> None:
+    data = json.loads(letter().to_json()) | change
+    with pytest.raises(ValidationError, match=message):
+        DeadLetter.from_json(json.dumps(data))
+
+
+def test_replay_sends_the_exact_body(receiver: Receiver) -> None:
+    dead = DeadLetter.from_json(letter().to_json())
+    with urllib3.PoolManager() as pool:
+        result = replay(dead, endpoint(receiver.url), time.monotonic() + 5, pool)
+    assert result == SendResult(ok=True, status=204, error=None, attempts=1)
+    headers, body = receiver.received[0]
+    assert body == dead.body()
+    assert headers["X-Scope-OrgID"] == SECRET
+    assert headers["Content-Encoding"] == "snappy"
+    assert decode.decode_write_request(body)[0].labels == [("__name__", "up"), ("job", "node")]
+
+
+def test_replay_refuses_another_endpoint(receiver: Receiver) -> None:
+    with pytest.raises(ValueError) as raised:
+        replay(letter(), endpoint(receiver.url, name="other"), time.monotonic() + 5)
+    assert str(raised.value) == "dead letter is for remote_write endpoint 'primary', not 'other'"
+    assert receiver.received == []

@@ -1,0 +1,347 @@
+"""The remote write sender against a real HTTP server on 127.0.0.1 answering scripted statuses."""
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cramjam
+import pytest
+import urllib3
+from promscrape import USER_AGENT
+from promscrape.config import RemoteWriteEndpoint
+from promscrape.remote_write import decode, v1
+from promscrape.remote_write.send import SendResult, retry_after_seconds, send_request
+from pydantic import SecretStr
+
+Pool = urllib3.PoolManager
+SECRET = "s3cr3t-t0ken-value"
+BODY = v1.encode_timeseries([("__name__", "up"), ("job", "node")], [(1.0, 1_700_000_000_000)])
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+class ScriptedServer:
+    """Answers each POST with the next scripted reply (the last one repeats), recording requests."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = [Reply(200)]
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with server.lock:
+                    server.received.append(Received(dict(self.headers.items()), body))
+                    index = min(len(server.received), len(server.replies)) - 1
+                    reply = server.replies[index]
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet: the test output is for assertions."""
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/v1/write"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
+        self.thread.start()
+
+    def script(self, *replies: Reply) -> None:
+        self.replies = list(replies)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
+@pytest.fixture
+def pool() -> Iterator[urllib3.PoolManager]:
+    manager = urllib3.PoolManager()
+    yield manager
+    manager.clear()
+
+
+def endpoint(url: str, **overrides: object) -> RemoteWriteEndpoint:
+    fields: dict[str, object] = {
+        "name": "primary",
+        "url": url,
+        "headers": {"Authorization": SecretStr(f"Bearer {SECRET}"), "X-Scope-OrgID": SecretStr(SECRET)},
+        "remote_timeout": "2s",
+        "min_backoff": "1ms",
+        "max_backoff": "5ms",
+    }
+    fields.update(overrides)
+    return RemoteWriteEndpoint.model_validate(fields)
+
+
+class Waits:
+    """Records the waits the sender asks for and spends none of them (keeps tests fast)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def send(server: ScriptedServer, pool: Pool, waits: Waits | None = None, **overrides: object) -> SendResult:
+    return send_request(
+        endpoint(server.url, **overrides),
+        BODY,
+        deadline=time.monotonic() + 30,
+        pool=pool,
+        sleep=waits if waits is not None else time.sleep,
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_500_then_200_is_retried_with_retry_attempt(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(500, b"oops"), Reply(200))
+    result = send(server, pool)
+    assert result == SendResult(ok=True, status=200, error=None, attempts=2)
+    assert [r.headers.get("Retry-Attempt") for r in server.received] == [None, "1"]
+    first = server.received[0]
+    for name, value in {**v1.HEADERS, "Authorization": f"Bearer {SECRET}", "X-Scope-OrgID": SECRET}.items():
+        assert first.headers[name] == value
+    assert first.headers["User-Agent"] == USER_AGENT
+    assert bytes(cramjam.snappy.decompress_raw(first.body)) == BODY
+    assert server.received[0].body == server.received[1].body
+    assert decode.decode_write_request(first.body)[0].labels == [("__name__", "up"), ("job", "node")]
+
+
+@pytest.mark.parametrize("status", [200, 201, 204])
+def test_any_2xx_is_success(server: ScriptedServer, pool: Pool, status: int) -> None:
+    server.script(Reply(status))
+    assert send(server, pool) == SendResult(ok=True, status=status, error=None, attempts=1)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected_error"),
+    [
+        (
+            Reply(400, b"out of order sample\n"),
+            "server returned HTTP status 400 Bad Request: out of order sample",
+        ),
+        (Reply(401, b""), "server returned HTTP status 401 Unauthorized: "),
+        (Reply(404, b"  no route  "), "server returned HTTP status 404 Not Found: no route"),
+        (Reply(413, b"x" * 5000), "server returned HTTP status 413 Request Entity Too Large: " + "x" * 1024),
+        (Reply(409, "déjà vu".encode()), "server returned HTTP status 409 Conflict: déjà vu"),
+    ],
+)
+def test_4xx_is_not_retried(server: ScriptedServer, pool: Pool, reply: Reply, expected_error: str) -> None:
+    server.script(reply, Reply(200))
+    result = send(server, pool)
+    assert result == SendResult(
+        ok=False, status=reply.status, error=expected_error, attempts=1, retryable=False
+    )
+    assert len(server.received) == 1
+
+
+def test_429_is_retried_by_default(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(429, b"slow down"), Reply(200))
+    assert send(server, pool) == SendResult(ok=True, status=200, error=None, attempts=2)
+    assert [r.headers.get("Retry-Attempt") for r in server.received] == [None, "1"]
+
+
+def test_429_is_not_retried_without_retry_on_http_429(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(429, b"slow down", {"Retry-After": "1"}), Reply(200))
+    result = send(server, pool, retry_on_http_429=False)
+    assert result == SendResult(
+        ok=False,
+        status=429,
+        error="server returned HTTP status 429 Too Many Requests: slow down",
+        attempts=1,
+        retryable=False,
+    )
+    assert len(server.received) == 1
+
+
+def test_backoff_doubles_up_to_max_backoff(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(500), Reply(502), Reply(503), Reply(504), Reply(500), Reply(200))
+    waits = Waits()
+    result = send(server, pool, waits)
+    assert result == SendResult(ok=True, status=200, error=None, attempts=6)
+    assert waits.waits == [0.001, 0.002, 0.004, 0.005, 0.005]
+    assert [r.headers.get("Retry-Attempt") for r in server.received] == [None, "1", "2", "3", "4", "5"]
+
+
+def test_retry_after_seconds_may_exceed_max_backoff(server: ScriptedServer, pool: Pool) -> None:
+    server.script(
+        Reply(429, headers={"Retry-After": "2"}),
+        Reply(500),
+        Reply(503, headers={"Retry-After": "1"}),
+        Reply(500, headers={"Retry-After": "0"}),
+        Reply(500, headers={"Retry-After": "soon"}),
+        Reply(200),
+    )
+    waits = Waits()
+    result = send(server, pool, waits, max_backoff="3ms")
+    assert result == SendResult(ok=True, status=200, error=None, attempts=6)
+    # Retry-After replaces the backoff; the next backoff is min(2 x wait, max_backoff)
+    assert waits.waits == [2.0, 0.003, 1.0, 0.003, 0.003]
+
+
+def test_retry_after_http_date(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(503, headers={"Retry-After": formatdate(time.time() + 10, usegmt=True)}), Reply(200))
+    waits = Waits()
+    assert send(server, pool, waits) == SendResult(ok=True, status=200, error=None, attempts=2)
+    # whole seconds until the date (which has no sub-second part), truncated as Go does
+    assert len(waits.waits) == 1
+    assert waits.waits[0] in (8.0, 9.0, 10.0)
+
+
+def test_retry_after_is_spent_for_real(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(503, b"busy", {"Retry-After": "1"}), Reply(200))
+    assert send(server, pool) == SendResult(ok=True, status=200, error=None, attempts=2)
+
+
+@pytest.mark.parametrize(
+    ("value", "now", "expected"),
+    [
+        (None, 0.0, 0.0),
+        ("", 0.0, 0.0),
+        ("120", 0.0, 120.0),
+        ("+3", 0.0, 3.0),
+        ("0", 0.0, 0.0),
+        ("-5", 0.0, -5.0),
+        ("1.5", 0.0, 0.0),
+        ("1_0", 0.0, 0.0),
+        ("soon", 0.0, 0.0),
+        # Wed, 21 Oct 2015 07:28:00 GMT is 1445412480
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470.5, 9.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480.0, 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490.0, -10.0),
+        ("Wed, 21 Oct 2015 7:28:00 GMT", 1445412470.0, 10.0),
+        ("Wed, 21 Oct 2015 07:28:00 UTC", 1445412470.0, 0.0),
+        ("Wed, 31 Feb 2015 07:28:00 GMT", 0.0, 0.0),
+        ("21 Oct 2015 07:28:00 GMT", 0.0, 0.0),
+    ],
+)
+def test_retry_after_parsing(value: str | None, now: float, expected: float) -> None:
+    assert retry_after_seconds(value, now) == expected
+
+
+def test_retry_after_longer_than_the_deadline_gives_up(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(503, b"maintenance", {"Retry-After": "3600"}), Reply(200))
+    waits = Waits()
+    result = send(server, pool, waits)
+    assert result == SendResult(
+        ok=False,
+        status=503,
+        error="server returned HTTP status 503 Service Unavailable: maintenance",
+        attempts=1,
+        retryable=True,
+    )
+    assert waits.waits == []
+
+
+def test_network_error_is_retried_until_the_deadline(pool: Pool) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/api/v1/write"
+    result = send_request(endpoint(url, max_backoff="20ms"), BODY, deadline=time.monotonic() + 0.3, pool=pool)
+    assert not result.ok
+    assert result.status is None
+    assert result.retryable
+    assert result.attempts >= 2
+    assert result.error is not None
+    assert result.error.startswith(f'Post "{url}": ')
+    assert "Connection refused" in result.error
+
+
+def test_timeout_is_retried(server: ScriptedServer, pool: Pool) -> None:
+    server.script(Reply(200, delay_s=1.0), Reply(200))
+    result = send(server, pool, remote_timeout="100ms")
+    assert (result.ok, result.status, result.attempts) == (True, 200, 2)
+
+
+def test_deadline_already_passed_sends_nothing(server: ScriptedServer, pool: Pool) -> None:
+    result = send_request(endpoint(server.url), BODY, deadline=time.monotonic() - 1, pool=pool)
+    assert result == SendResult(
+        ok=False,
+        status=None,
+        error="remote write deadline exceeded before the first attempt",
+        attempts=0,
+        retryable=True,
+    )
+    assert server.received == []
+
+
+def test_secrets_never_in_errors_or_logs(
+    server: ScriptedServer, pool: Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server.script(Reply(500, b"oops"), Reply(400, b"rejected"))
+    refused = f"http://127.0.0.1:{closed_port()}/api/v1/write"
+    results = [
+        send(server, pool),
+        send_request(endpoint(refused), BODY, deadline=time.monotonic() + 0.05, pool=pool),
+        send_request(
+            endpoint(server.url, headers={"X-Bad": SecretStr(f"{SECRET}\r\nInjected: 1")}),
+            BODY,
+            deadline=time.monotonic() + 5,
+            pool=pool,
+        ),
+    ]
+    assert [r.ok for r in results] == [False, False, False]
+    assert results[2] == SendResult(
+        ok=False,
+        status=None,
+        error="invalid header value in one of the endpoint's headers (X-Bad)",
+        attempts=1,
+        retryable=False,
+    )
+    texts = [str(r) for r in results] + [caplog.text, repr(endpoint(server.url))]
+    assert caplog.records, "the retries were logged"
+    for text in texts:
+        assert SECRET not in text
+
+
+def test_userinfo_in_url_is_basic_auth(server: ScriptedServer, pool: Pool) -> None:
+    url = server.url.replace("http://", "http://user:p%40ss@")
+    result = send_request(endpoint(url, headers={}), BODY, deadline=time.monotonic() + 5, pool=pool)
+    assert result == SendResult(ok=True, status=200, error=None, attempts=1)
+    assert server.received[0].headers["Authorization"] == "Basic dXNlcjpwQHNz"  # user:p@ss
+
+
+def test_password_in_url_is_redacted_in_errors(pool: Pool) -> None:
+    url = f"http://user:{SECRET}@127.0.0.1:{closed_port()}/api/v1/write"
+    result = send_request(endpoint(url), BODY, deadline=time.monotonic() + 0.05, pool=pool)
+    assert result.error is not None
+    assert SECRET not in result.error
+    assert "user:xxxxx@127.0.0.1" in result.error
