@@ -1,0 +1,530 @@
+"""Job configuration: Alloy's prometheus.scrape arguments, their defaults, checks and dumps."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from promscrape.config import (
+    ALLOY_DEFAULT_SCRAPE_PROTOCOLS,
+    IMPLEMENTED_ARGUMENTS,
+    ConfigError,
+    ConfigFile,
+    RemoteWriteEndpoint,
+    ScrapeJob,
+    describe_validation_error,
+    load_config,
+    parse_config,
+)
+from promscrape.relabel import RelabelConfig
+from pydantic import ValidationError
+
+SECRET = "s3cr3t-value-never-shown"
+
+
+def job(**arguments: Any) -> dict[str, Any]:
+    return {"name": "node", "forward_to": ["prom"], **arguments}
+
+
+def job_errors(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as caught:
+        ScrapeJob.model_validate(data)
+    return describe_validation_error(caught.value)
+
+
+# Alloy's prometheus.scrape arguments table: name -> default (in this model's units).
+ALLOY_DEFAULTS: dict[str, Any] = {
+    "targets": [],
+    "bearer_token_file": "",
+    "bearer_token": None,
+    "body_size_limit": 0,
+    "convert_classic_histograms_to_nhcb": False,
+    "enable_compression": True,
+    "enable_http2": True,
+    "enable_protobuf_negotiation": False,
+    "extra_metrics": False,
+    "follow_redirects": True,
+    "http_headers": {},
+    "honor_labels": False,
+    "honor_timestamps": True,
+    "honor_metadata": False,
+    "job_name": "",
+    "label_limit": 0,
+    "label_name_length_limit": 0,
+    "label_value_length_limit": 0,
+    "metric_name_escaping_scheme": "underscores",
+    "metric_name_validation_scheme": "legacy",
+    "metrics_path": "/metrics",
+    "native_histogram_bucket_limit": 0,
+    "native_histogram_min_bucket_factor": 0.0,
+    "no_proxy": "",
+    "params": {},
+    "proxy_connect_header": {},
+    "proxy_from_environment": False,
+    "proxy_url": "",
+    "sample_limit": 0,
+    "scheme": "http",
+    "scrape_classic_histograms": False,
+    "scrape_failure_log_file": "",
+    "scrape_fallback_protocol": "PrometheusText0.0.4",
+    "scrape_interval": 60_000,
+    "scrape_native_histograms": False,
+    "scrape_protocols": ["PrometheusText0.0.4"],
+    "scrape_timeout": 10_000,
+    "target_limit": 0,
+    "track_timestamps_staleness": False,
+    "relabel_configs": [],
+    "metric_relabel_configs": [],
+    "basic_auth": None,
+    "authorization": None,
+    "oauth2": None,
+    "tls_config": None,
+    "clustering": None,
+}
+
+
+def test_every_alloy_argument_and_block_with_its_default() -> None:
+    parsed = ScrapeJob.model_validate(job())
+    assert set(ScrapeJob.model_fields) == {"name", "forward_to", *ALLOY_DEFAULTS}
+    assert {name: getattr(parsed, name) for name in ALLOY_DEFAULTS} == ALLOY_DEFAULTS
+    assert ALLOY_DEFAULT_SCRAPE_PROTOCOLS == (
+        "OpenMetricsText1.0.0",
+        "OpenMetricsText0.0.1",
+        "PrometheusText1.0.0",
+        "PrometheusText0.0.4",
+    )
+
+
+def test_implemented_arguments() -> None:
+    expected = {
+        "targets",
+        "forward_to",
+        "job_name",
+        "scrape_interval",
+        "scrape_timeout",
+        "metrics_path",
+        "scheme",
+        "params",
+        "honor_labels",
+        "honor_timestamps",
+        "body_size_limit",
+        "enable_compression",
+        "follow_redirects",
+        "http_headers",
+        "relabel_configs",
+        "metric_relabel_configs",
+    }
+    assert expected == IMPLEMENTED_ARGUMENTS
+
+
+def test_implemented_arguments_accept_other_values() -> None:
+    parsed = ScrapeJob.model_validate(
+        job(
+            targets=[{"__address__": "127.0.0.1:9100", "env": "dev"}],
+            job_name="node-exporter",
+            scrape_interval="1m30s",
+            scrape_timeout="15s",
+            metrics_path="/probe",
+            scheme="https",
+            params={"module": ["http_2xx", "icmp"]},
+            honor_labels=True,
+            honor_timestamps=False,
+            body_size_limit=1 << 20,
+            enable_compression=False,
+            follow_redirects=False,
+            http_headers={"X-Token": [SECRET]},
+            relabel_configs=[{"source_labels": ["__address__"], "target_label": "host"}],
+            metric_relabel_configs=[{"regex": "go_.*", "source_labels": ["__name__"], "action": "drop"}],
+            scrape_protocols=["PrometheusText0.0.4"],
+            scrape_fallback_protocol="PrometheusText0.0.4",
+        )
+    )
+    assert parsed.scrape_interval == 90_000
+    assert parsed.scrape_timeout == 15_000
+    assert parsed.params == {"module": ["http_2xx", "icmp"]}
+    assert parsed.http_headers["X-Token"][0].get_secret_value() == SECRET
+    assert parsed.relabel_configs == [RelabelConfig(source_labels=["__address__"], target_label="host")]
+    assert parsed.metric_relabel_configs[0].action == "drop"
+    assert parsed.job_label == "node-exporter"
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("bearer_token_file", "/var/run/token"),
+        ("bearer_token", SECRET),
+        ("convert_classic_histograms_to_nhcb", True),
+        ("enable_http2", False),
+        ("extra_metrics", True),
+        ("honor_metadata", True),
+        ("label_limit", 10),
+        ("label_name_length_limit", 10),
+        ("label_value_length_limit", 10),
+        ("metric_name_escaping_scheme", "dots"),
+        ("metric_name_validation_scheme", "utf8"),
+        ("native_histogram_bucket_limit", 160),
+        ("native_histogram_min_bucket_factor", 1.1),
+        ("no_proxy", "localhost"),
+        ("proxy_connect_header", {"X-Proxy": [SECRET]}),
+        ("proxy_from_environment", True),
+        ("proxy_url", "http://proxy:3128"),
+        ("sample_limit", 5000),
+        ("scrape_classic_histograms", True),
+        ("scrape_failure_log_file", "/tmp/failures.log"),
+        ("target_limit", 100),
+        ("track_timestamps_staleness", True),
+        ("basic_auth", {"username": "u", "password": SECRET}),
+        ("authorization", {"type": "Bearer", "credentials": SECRET}),
+        ("oauth2", {"client_id": "id", "token_url": "https://t", "client_secret": SECRET}),
+        ("tls_config", {"insecure_skip_verify": True}),
+        ("clustering", {"enabled": True}),
+    ],
+)
+def test_not_implemented_arguments_are_rejected_by_name(argument: str, value: Any) -> None:
+    assert argument not in IMPLEMENTED_ARGUMENTS
+    errors = job_errors(job(**{argument: value}))
+    assert errors == [f'job "node": {argument} is not supported yet']
+    assert SECRET not in str(errors)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("enable_http2", True),
+        ("sample_limit", 0),
+        ("metric_name_validation_scheme", "legacy"),
+        ("metric_name_escaping_scheme", "underscores"),
+        ("metric_name_escaping_scheme", ""),
+        ("clustering", {"enabled": False}),
+        ("enable_protobuf_negotiation", False),
+        ("scrape_native_histograms", False),
+    ],
+)
+def test_not_implemented_arguments_at_their_default_are_accepted(argument: str, value: Any) -> None:
+    parsed = ScrapeJob.model_validate(job(**{argument: value}))
+    assert parsed.metric_name_escaping_scheme == "underscores"
+
+
+def test_several_unsupported_arguments_are_all_named() -> None:
+    assert job_errors(job(sample_limit=1, enable_http2=False)) == [
+        'job "node": enable_http2 is not supported yet',
+        'job "node": sample_limit is not supported yet',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (
+            {"scrape_protocols": list(ALLOY_DEFAULT_SCRAPE_PROTOCOLS)},
+            "scrape_protocols: only PrometheusText0.0.4 is supported yet",
+        ),
+        (
+            {"scrape_protocols": ["PrometheusProto", "PrometheusText0.0.4"]},
+            "scrape_protocols: only PrometheusText0.0.4 is supported yet",
+        ),
+        (
+            {"scrape_protocols": ["Foo"]},
+            'scrape_protocols: invalid scrape protocol "Foo": unknown scrape protocol Foo, supported: '
+            "[OpenMetricsText0.0.1 OpenMetricsText1.0.0 PrometheusProto PrometheusText0.0.4 "
+            "PrometheusText1.0.0]",
+        ),
+        (
+            {"scrape_protocols": ["PrometheusText0.0.4", "PrometheusText0.0.4"]},
+            'scrape_protocols: duplicate scrape protocol "PrometheusText0.0.4": make sure the scrape '
+            "protocols provided are unique",
+        ),
+        ({"scrape_protocols": []}, "scrape_protocols: scrape_protocols cannot be empty"),
+        (
+            {"scrape_fallback_protocol": "OpenMetricsText1.0.0"},
+            "scrape_fallback_protocol: only PrometheusText0.0.4 is supported yet",
+        ),
+        (
+            {"scrape_fallback_protocol": "PrometheusText0_0_4"},
+            'scrape_fallback_protocol: invalid scrape_fallback_protocol "PrometheusText0_0_4": unknown '
+            "scrape protocol PrometheusText0_0_4, supported: [OpenMetricsText0.0.1 OpenMetricsText1.0.0 "
+            "PrometheusProto PrometheusText0.0.4 PrometheusText1.0.0]",
+        ),
+        (
+            {"scrape_fallback_protocol": ""},
+            "scrape_fallback_protocol: only PrometheusText0.0.4 is supported yet",
+        ),
+        (
+            {"scrape_timeout": "2m"},
+            "scrape_timeout (2m0s) greater than scrape_interval (1m0s) for scrape config with job name "
+            '"node"',
+        ),
+        (
+            {"scrape_timeout": "1m30s", "scrape_interval": "1m", "job_name": "nodes"},
+            "scrape_timeout (1m30s) greater than scrape_interval (1m0s) for scrape config with job name "
+            '"nodes"',
+        ),
+        (
+            {"scrape_interval": "500ms", "scrape_timeout": "1s"},
+            'scrape_timeout (1s) greater than scrape_interval (500ms) for scrape config with job name "node"',
+        ),
+        ({"scrape_interval": "0s"}, "scrape_interval must be greater than 0s"),
+        ({"scrape_timeout": "0"}, "scrape_timeout must be greater than 0s"),
+        ({"scrape_interval": "1x"}, 'scrape_interval: unknown unit "x" in duration "1x"'),
+        ({"scrape_interval": "1.5s"}, 'scrape_interval: unknown unit "." in duration "1.5s"'),
+        ({"scrape_timeout": 10}, 'scrape_timeout: expected a duration string such as "1m30s", got int'),
+        ({"scheme": "ftp"}, 'scheme: must be "http" or "https", not "ftp"'),
+        ({"bogus": 1}, 'unknown argument "bogus"'),
+        ({"body_size_limit": True}, "body_size_limit: expected an integer, got a boolean"),
+        (
+            {"http_headers": {"user-agent": [SECRET]}},
+            'http_headers: setting header "User-Agent" is not allowed',
+        ),
+        (
+            {"http_headers": {"X-Prometheus-Scrape-Timeout-Seconds": ["1"]}},
+            'http_headers: setting header "X-Prometheus-Scrape-Timeout-Seconds" is not allowed',
+        ),
+        ({"http_headers": {"X-Token": SECRET}}, "http_headers.X-Token: Input should be a valid list"),
+        (
+            {"metric_name_validation_scheme": "strict"},
+            'metric_name_validation_scheme: invalid metric_name_validation_scheme "strict": must be either '
+            '"utf8" or "legacy"',
+        ),
+        (
+            {"metric_name_escaping_scheme": "allow-utf-8"},
+            "metric_name_escaping_scheme cannot be set to 'allow-utf-8' while metric_name_validation_scheme "
+            "is not set to 'utf8'",
+        ),
+        (
+            {"scrape_native_histograms": True},
+            "scrape_native_histograms is set to true, but PrometheusProto is not in scrape_protocols",
+        ),
+        ({"forward_to": ["prom", "prom"]}, 'forward_to: endpoint "prom" is listed twice'),
+        ({"targets": [{"__address__": 9100}]}, "targets.0.__address__: Input should be a valid string"),
+        (
+            {"relabel_configs": [{"action": "hashmod", "target_label": "x"}]},
+            "relabel_configs.0: relabel configuration for hashmod requires non-zero modulus",
+        ),
+        (
+            {"metric_relabel_configs": [{"action": "Foo"}]},
+            'metric_relabel_configs.0: unknown relabel action "Foo"',
+        ),
+    ],
+)
+def test_invalid_jobs_name_the_job_and_argument(arguments: dict[str, Any], error: str) -> None:
+    assert job_errors(job(**arguments)) == [f'job "node": {error}']
+
+
+def test_required_arguments() -> None:
+    assert job_errors({"name": "x"}) == ['job "x": forward_to is required']
+    assert job_errors({"forward_to": []}) == ["job (without a name): name is required"]
+
+
+@pytest.mark.parametrize("name", ["", "has space", "a#b", "-lead", "ünï"])
+def test_job_names_are_plain(name: str) -> None:
+    assert job_errors({"name": name, "forward_to": []})[0].endswith(
+        "must start with a letter or digit and use only letters, digits and _ . : -"
+    )
+
+
+def test_dynamodb_numbers_are_accepted() -> None:
+    parsed = ScrapeJob.model_validate(job(body_size_limit=Decimal("1024")))
+    assert parsed.body_size_limit == 1024
+
+
+def test_secrets_never_shown() -> None:
+    parsed = ScrapeJob.model_validate(job(http_headers={"X-Token": [SECRET, SECRET + "2"]}))
+    shown = [
+        repr(parsed),
+        str(parsed),
+        str(parsed.to_item()),
+        parsed.model_dump_json(),
+        str(parsed.model_dump()),
+    ]
+    assert all(SECRET not in text for text in shown)
+    assert parsed.to_item()["http_headers"] == {"X-Token": ["**********", "**********"]}
+    assert parsed.to_item(reveal=True)["http_headers"] == {"X-Token": [SECRET, SECRET + "2"]}
+
+
+def test_secrets_never_in_errors() -> None:
+    data = job(http_headers={"X-Token": [SECRET]}, bearer_token=SECRET, scrape_interval="bad")
+    with pytest.raises(ValidationError) as caught:
+        ScrapeJob.model_validate(data)
+    assert SECRET not in str(caught.value)
+    assert SECRET not in repr(describe_validation_error(caught.value))
+    with pytest.raises(ConfigError) as config_error:
+        parse_config(
+            {"remote_write": [{"name": "prom", "url": "x", "headers": {"A": SECRET}}], "jobs": [data]}
+        )
+    assert SECRET not in str(config_error.value)
+
+
+def test_to_item_round_trips_through_json() -> None:
+    original = ScrapeJob.model_validate(
+        job(
+            targets=[{"__address__": "a:1"}],
+            scrape_interval="1m30s",
+            scrape_timeout="1s500ms",
+            http_headers={"X-Token": [SECRET]},
+            params={"a": ["1", "2"]},
+            relabel_configs=[
+                {"regex": "(.+)", "source_labels": ["a"], "target_label": "b", "replacement": "$1x"}
+            ],
+        )
+    )
+    item = json.loads(json.dumps(original.to_item(reveal=True)))
+    assert item == {
+        "name": "node",
+        "forward_to": ["prom"],
+        "scrape_interval": "1m30s",
+        "scrape_timeout": "1s500ms",
+        "http_headers": {"X-Token": [SECRET]},
+        "params": {"a": ["1", "2"]},
+        "relabel_configs": [
+            {"regex": "(.+)", "source_labels": ["a"], "target_label": "b", "replacement": "$1x"}
+        ],
+    }
+    assert ScrapeJob.model_validate(item) == original.model_copy(update={"targets": []})
+    with_targets = original.to_item(reveal=True, with_targets=True)
+    assert with_targets["targets"] == [{"__address__": "a:1"}]
+    assert ScrapeJob.model_validate(json.loads(json.dumps(with_targets))) == original
+
+
+def test_defaults_are_left_out_of_items() -> None:
+    assert ScrapeJob.model_validate(job(scrape_interval="60s", scheme="http")).to_item() == {
+        "name": "node",
+        "forward_to": ["prom"],
+    }
+
+
+def test_model_dump_has_duration_strings() -> None:
+    dumped = ScrapeJob.model_validate(job(scrape_interval="15s")).model_dump()
+    assert dumped["scrape_interval"] == "15s"
+    assert dumped["scrape_timeout"] == "10s"
+
+
+def test_remote_write_endpoint_defaults() -> None:
+    endpoint = RemoteWriteEndpoint.model_validate(
+        {"name": "prom", "url": "http://127.0.0.1:9090/api/v1/write"}
+    )
+    assert (
+        endpoint.headers,
+        endpoint.remote_timeout,
+        endpoint.max_samples_per_send,
+        endpoint.retry_on_http_429,
+        endpoint.min_backoff,
+        endpoint.max_backoff,
+    ) == ({}, 30_000, 2000, True, 30, 5000)
+
+
+def test_remote_write_endpoint_round_trip_and_secrets() -> None:
+    endpoint = RemoteWriteEndpoint.model_validate(
+        {
+            "name": "mimir",
+            "url": "https://mimir.example.com/api/v1/push",
+            "headers": {"X-Scope-OrgID": SECRET},
+            "remote_timeout": "10s",
+            "max_samples_per_send": 500,
+            "retry_on_http_429": False,
+            "min_backoff": "100ms",
+            "max_backoff": "1m",
+        }
+    )
+    assert SECRET not in repr(endpoint) and SECRET not in str(endpoint.to_item())
+    item = json.loads(json.dumps(endpoint.to_item(reveal=True)))
+    assert item["headers"] == {"X-Scope-OrgID": SECRET}
+    assert item["remote_timeout"] == "10s" and item["max_backoff"] == "1m"
+    assert RemoteWriteEndpoint.model_validate(item) == endpoint
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"url": "ftp://host/x"}, 'url: "ftp://host/x" is not an http:// or https:// URL with a host'),
+        ({"url": "localhost:9090"}, 'url: "localhost:9090" is not an http:// or https:// URL with a host'),
+        ({"url": "http:///x"}, 'url: "http:///x" is not an http:// or https:// URL with a host'),
+        (
+            {"url": "http://h", "max_samples_per_send": 0},
+            "max_samples_per_send: Input should be greater than 0",
+        ),
+        ({"url": "http://h", "remote_timeout": "0s"}, "remote_timeout must be greater than 0s"),
+        ({"url": "http://h", "min_backoff": "10s"}, "min_backoff (10s) greater than max_backoff (5s)"),
+        ({"url": "http://h", "queue_config": {}}, 'unknown argument "queue_config"'),
+        ({"url": "http://h", "headers": {"A": 1}}, "headers.A: Input should be a valid string"),
+    ],
+)
+def test_invalid_remote_write_endpoints(arguments: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        RemoteWriteEndpoint.model_validate({"name": "prom", **arguments})
+    assert describe_validation_error(caught.value) == [f'remote_write "prom": {error}']
+
+
+def test_example_config_loads(repo_root: Path) -> None:
+    config = load_config(repo_root / "examples" / "config.yaml")
+    assert [endpoint.name for endpoint in config.remote_write] == ["local-prometheus", "mimir"]
+    assert [(j.name, j.job_label, j.forward_to) for j in config.jobs] == [
+        ("node", "node", ["local-prometheus", "mimir"]),
+        ("blackbox", "blackbox-http", ["mimir"]),
+    ]
+    node, blackbox = config.jobs
+    assert (node.scrape_interval, node.scrape_timeout) == (15_000, 10_000)
+    assert node.targets[0] == {"__address__": "127.0.0.1:9100", "env": "dev"}
+    assert node.relabel_configs[0].regex == "([^:]+):\\d+"
+    assert blackbox.params == {"module": ["http_2xx"]}
+    assert blackbox.relabel_configs[-1].action == "hashmod"
+    assert config.remote_write[1].max_samples_per_send == 1000
+
+
+CONFIG_ERRORS = [
+    (
+        {"remote_write": [{"name": "prom", "url": "http://h"}], "jobs": [job(forward_to=["prom", "cloud"])]},
+        ['job "node": forward_to: no remote_write endpoint named "cloud"'],
+    ),
+    (
+        {
+            "remote_write": [{"name": "prom", "url": "http://h"}, {"name": "prom", "url": "http://i"}],
+            "jobs": [job(), job()],
+        },
+        ['remote_write "prom": the name is used twice', 'job "node": the name is used twice'],
+    ),
+    (
+        {"remote_write": [], "jobs": [], "scrape_configs": []},
+        ['unknown argument "scrape_configs"'],
+    ),
+    (
+        {
+            "remote_write": [{"name": "prom", "url": "nope"}],
+            "jobs": [job(sample_limit=5, scrape_interval="5s", scrape_timeout="6s"), {"name": "x"}],
+        },
+        [
+            'remote_write "prom": url: "nope" is not an http:// or https:// URL with a host',
+            'job "node": scrape_timeout (6s) greater than scrape_interval (5s) for scrape config with '
+            'job name "node"',
+            'job "x": forward_to is required',
+        ],
+    ),
+    (
+        {"jobs": ["just a string"]},
+        ["job (without a name): Input should be a valid dictionary or instance of ScrapeJob"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("document", "lines"), CONFIG_ERRORS)
+def test_config_file_errors(document: dict[str, Any], lines: list[str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(document, "jobs.yaml")
+    assert str(caught.value) == "\n  ".join(["jobs.yaml: invalid configuration:", *lines])
+
+
+def test_load_config_errors(tmp_path: Path) -> None:
+    not_yaml = tmp_path / "bad.yaml"
+    not_yaml.write_text("jobs: [\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML: "):
+        load_config(not_yaml)
+    a_list = tmp_path / "list.yaml"
+    a_list.write_text("- 1\n")
+    with pytest.raises(ConfigError, match=r"list\.yaml: expected a mapping with 'remote_write' and 'jobs'"):
+        load_config(a_list)
+    with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read: No such file or directory"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_empty_config_file_is_valid() -> None:
+    assert parse_config({}) == ConfigFile()
