@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["aws_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = (REPO_ROOT / ".." / "shared" / "conformance").resolve()
 
