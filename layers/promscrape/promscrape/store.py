@@ -1,6 +1,6 @@
 """DynamoDB access: jobs, targets and remote-write endpoints (Targets table), shard status (Status table).
 
-Item schema (the contract in the PLAN; the README's `aws dynamodb put-item` examples follow it):
+Item schema (the README's `aws dynamodb put-item` examples follow it):
 
 - job:       pk="JOB#<name>",          sk="JOB",            config = the job's arguments minus targets
 - target:    pk="JOB#<name>",          sk="TARGET#<id>",    labels = {label: value}, `__address__` required
