@@ -1,0 +1,155 @@
+"""One scrape of one target: fetch -> parse -> pipeline -> report metrics, and the target's status.
+
+Plain function over plain data (no AWS): the scraper runs it concurrently for a shard, the local
+runner and tests call it directly. A failed scrape writes only its report metrics (`up` 0) and
+nothing partial, as Prometheus does; the failure is logged as one JSON line naming the target.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import urllib3
+from pydantic import BaseModel, ConfigDict
+
+from promscrape import exposition
+from promscrape.http import ScrapeError, fetch, scrape_headers
+from promscrape.messages import PlannedScrape
+from promscrape.pipeline import Relabeler, SeriesCache, process
+from promscrape.remote_write import v1
+
+if TYPE_CHECKING:
+    from promscrape.config import ScrapeJob
+
+logger = logging.getLogger(__name__)
+
+REPORT_METRICS = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+)
+
+
+class TargetStatus(BaseModel):
+    """What `promscrape status` shows of a target's last scrape (stored per shard, never per target).
+
+    `samples` counts the target's samples forwarded by that scrape (report metrics excluded):
+    0 when it failed, since a failed scrape forwards nothing of the target's own.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    job: str
+    health: Literal["up", "down"]
+    last_scrape_ms: int
+    duration_ms: int
+    samples: int
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class ScrapeOutcome:
+    """Encoded WriteRequest field-1 entries (one sample each, report metrics last) and the status."""
+
+    series: list[bytes]
+    status: TargetStatus
+    samples_scraped: int
+    samples_post_relabel: int
+
+    @property
+    def up(self) -> bool:
+        return self.status.health == "up"
+
+
+def report_series(
+    target_labels: dict[str, str], scrape_ts_ms: int, values: tuple[float, float, float, float]
+) -> list[bytes]:
+    """The report metrics of REFERENCE §8 with the target labels, never metric-relabeled."""
+    base = [(name, value) for name, value in target_labels.items() if value and name != "__name__"]
+    out = []
+    for name, value in zip(REPORT_METRICS, values, strict=True):
+        labels = sorted([*base, ("__name__", name)])
+        out.append(v1.encode_series(v1.encode_labels(labels), v1.encode_sample(value, scrape_ts_ms)))
+    return out
+
+
+def scrape_target(
+    planned: PlannedScrape,
+    job: "ScrapeJob",
+    relabeler: Relabeler | None,
+    cache: SeriesCache | None,
+    pool: urllib3.PoolManager,
+) -> ScrapeOutcome:
+    """Scrape `planned` once now; never raises for anything the target does."""
+    start_wall = time.time()
+    start = time.monotonic()
+    scrape_ts_ms = int(start_wall * 1000)
+    series: list[bytes] = []
+    scraped = post_relabel = 0
+    error: str | None = None
+    try:
+        headers = scrape_headers(
+            protocols=job.scrape_protocols,
+            enable_compression=job.enable_compression,
+            timeout_ms=planned.timeout_ms,
+            http_headers=job.http_headers,
+            escaping_scheme=job.metric_name_escaping_scheme,
+        )
+        response = fetch(
+            pool,
+            planned.url,
+            headers,
+            timeout_s=planned.timeout_ms / 1000,
+            body_size_limit=job.body_size_limit,
+            follow_redirects=job.follow_redirects,
+        )
+        parsed = exposition.new(
+            response.body, response.content_type, fallback=job.scrape_fallback_protocol
+        ).parse()
+        result = process(
+            parsed,
+            target_labels=planned.labels,
+            honor_labels=job.honor_labels,
+            honor_timestamps=job.honor_timestamps,
+            metric_relabeler=relabeler,
+            scrape_ts_ms=scrape_ts_ms,
+            cache=cache,
+        )
+        scraped, post_relabel = result.samples_scraped, result.samples_post_relabel
+        if result.error is None:
+            series = result.series
+        else:
+            error = result.error
+    except ScrapeError as exc:
+        error = str(exc)
+    except Exception as exc:
+        # A bug or an unforeseen input must cost one target, not the shard: report it like Prometheus.
+        logger.exception("scrape failed unexpectedly", extra={"target": planned.url, "job": job.job_label})
+        error = f"{type(exc).__name__}: {exc}"
+    duration_s = time.monotonic() - start
+    up = error is None
+    if not up:
+        logger.error(error, extra={"target": planned.url, "job": job.job_label})
+    own_samples = len(series)
+    series.extend(
+        report_series(
+            planned.labels,
+            scrape_ts_ms,
+            (1.0 if up else 0.0, duration_s, float(scraped), float(post_relabel)),
+        )
+    )
+    status = TargetStatus(
+        url=planned.url,
+        job=job.job_label,
+        health="up" if up else "down",
+        last_scrape_ms=scrape_ts_ms,
+        duration_ms=round(duration_s * 1000),
+        samples=own_samples,
+        error=error,
+    )
+    return ScrapeOutcome(
+        series=series, status=status, samples_scraped=scraped, samples_post_relabel=post_relabel
+    )

@@ -1,0 +1,293 @@
+"""The scraper's work for one ShardMessage: scrape every target, forward to every endpoint, record.
+
+Targets are scraped concurrently (network-bound threads), their series gathered into remote-write
+requests of at most `max_samples_per_send` samples, each compressed once and POSTed to every
+`forward_to` endpoint within a deadline that the Lambda's remaining time sets. A request still
+undelivered goes whole to the dead-letter queue (replayable), so the SQS message itself succeeds;
+one status item is written for the shard. Only a message that cannot be processed at all raises.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+
+from promscrape.config import RemoteWriteEndpoint, ScrapeJob
+from promscrape.messages import ShardMessage
+from promscrape.pipeline import SeriesCache
+from promscrape.queues import send_dead_letter
+from promscrape.relabel import Relabeler, compile_rules
+from promscrape.remote_write import v1
+from promscrape.remote_write.deadletter import DeadLetter
+from promscrape.remote_write.send import send_compressed
+from promscrape.scrape import ScrapeOutcome, TargetStatus, scrape_target
+from promscrape.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from promscrape.store import Store
+
+logger = logging.getLogger(__name__)
+
+MAX_CONCURRENCY = 32
+"""Scrape threads per invocation: scrapes wait on the network, not the CPU."""
+SENDS_PER_ENDPOINT = 8
+"""Requests in flight to one remote-write endpoint at once."""
+DEFAULT_BUDGET_S = 60.0
+"""Time given to scrapes and sends when the caller sets no deadline (local runs, tests)."""
+MIN_SEND_BUDGET_S = 3.0
+"""Time kept for the sends when capping scrape timeouts to the deadline."""
+MIN_SCRAPE_TIMEOUT_MS = 1_000
+MAX_DEAD_LETTER_BYTES = 240 * 1024
+"""A dead letter must fit one SQS message (256 KiB with attributes); bigger batches are split."""
+MAX_CACHED_SERIES = 500_000
+"""Series kept across warm invocations in all targets' caches together (least recently used out)."""
+MAX_CACHED_RELABELERS = 256
+
+CacheKey = tuple[str, str, str]  # scrape URL, target labels, job config (JSON)
+
+
+@dataclass(slots=True)
+class ShardReport:
+    """What one shard did: per-target statuses and the aggregates the handler reports as metrics."""
+
+    shard_id: str
+    job: str
+    statuses: list[TargetStatus]
+    samples: int = 0
+    batches_sent: int = 0
+    batches_dead_lettered: int = 0
+    samples_dead_lettered: int = 0
+    send_errors: list[str] = field(default_factory=list)
+
+    @property
+    def targets_up(self) -> int:
+        return sum(1 for status in self.statuses if status.health == "up")
+
+    @property
+    def targets_down(self) -> int:
+        return len(self.statuses) - self.targets_up
+
+
+# Warm-invocation state: compiled metric relabel rules per rule set, series caches per target.
+# Guarded by one lock because the local runner may process shards from several threads.
+_relabelers: OrderedDict[str, Relabeler] = OrderedDict()
+_series_caches: OrderedDict[CacheKey, SeriesCache] = OrderedDict()
+_caches_in_use: set[CacheKey] = set()
+_state_lock = threading.Lock()
+
+
+def _relabeler(message: ShardMessage, job: ScrapeJob) -> Relabeler | None:
+    """The job's compiled metric_relabel_configs (None when there are none: the pipeline skips them)."""
+    if not job.metric_relabel_configs:
+        return None
+    key = json.dumps(message.job.get("metric_relabel_configs") or [], sort_keys=True)
+    with _state_lock:
+        relabeler = _relabelers.get(key)
+        if relabeler is None:
+            relabeler = _relabelers[key] = compile_rules(job.metric_relabel_configs)
+            while len(_relabelers) > MAX_CACHED_RELABELERS:
+                _relabelers.popitem(last=False)
+        _relabelers.move_to_end(key)
+        return relabeler
+
+
+def _checkout_caches(message: ShardMessage) -> tuple[list[SeriesCache | None], list[CacheKey]]:
+    """One cache per target, kept for its next scrape under the same job config; return them after.
+
+    A cache is never used by two scrapes at once: a target listed twice in one shard, or being
+    scraped by another shard right now, gets none (correctness never depends on the cache).
+    """
+    job_key = json.dumps(message.job, sort_keys=True, default=str)
+    caches: list[SeriesCache | None] = []
+    taken: list[CacheKey] = []
+    with _state_lock:
+        for planned in message.targets:
+            key = (planned.url, json.dumps(planned.labels, sort_keys=True), job_key)
+            if key in _caches_in_use:
+                caches.append(None)
+                continue
+            _caches_in_use.add(key)
+            taken.append(key)
+            cache = _series_caches.get(key)
+            if cache is None:
+                cache = _series_caches[key] = SeriesCache()
+            _series_caches.move_to_end(key)
+            caches.append(cache)
+    return caches, taken
+
+
+def _return_caches(taken: list[CacheKey], keep: int = MAX_CACHED_SERIES) -> None:
+    """Release the caches, then drop the least recently used until all hold at most `keep` series."""
+    with _state_lock:
+        _caches_in_use.difference_update(taken)
+        total = sum(len(cache) for cache in _series_caches.values())
+        for key in list(_series_caches):
+            if total <= keep:
+                break
+            if key not in _caches_in_use:
+                total -= len(_series_caches.pop(key))
+
+
+def process_shard(
+    message: ShardMessage,
+    *,
+    settings: Settings,
+    sqs_client: "BaseClient",
+    store: "Store",
+    pool: urllib3.PoolManager,
+    deadline: float | None = None,
+) -> ShardReport:
+    """Scrape, forward and record one shard; all by `deadline` (time.monotonic()) but the DLQ and status.
+
+    Scrape timeouts are capped so that the sends keep at least MIN_SEND_BUDGET_S before it.
+
+    Raises only when the message itself is unusable (invalid job or endpoint) or a dead letter
+    cannot be written: then SQS retries the message and finally dead-letters it.
+    """
+    job = ScrapeJob.model_validate(message.job)
+    endpoints = [RemoteWriteEndpoint.model_validate(endpoint) for endpoint in message.remote_write]
+    relabeler = _relabeler(message, job)
+    if deadline is None:
+        deadline = time.monotonic() + DEFAULT_BUDGET_S
+    # A scrape may not eat the time of the sends (nor outlive the function): cap its timeout.
+    cap_ms = max(MIN_SCRAPE_TIMEOUT_MS, int((deadline - time.monotonic() - MIN_SEND_BUDGET_S) * 1000))
+    targets = [
+        planned if planned.timeout_ms <= cap_ms else planned.model_copy(update={"timeout_ms": cap_ms})
+        for planned in message.targets
+    ]
+    workers = max(1, min(MAX_CONCURRENCY, len(targets)))
+    caches, taken = _checkout_caches(message)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrape") as executor:
+            outcomes = list(
+                executor.map(
+                    lambda planned, cache: scrape_target(planned, job, relabeler, cache, pool),
+                    targets,
+                    caches,
+                )
+            )
+    finally:
+        _return_caches(taken)
+    report = ShardReport(shard_id=message.shard_id, job=job.job_label, statuses=[o.status for o in outcomes])
+    series = _gather(outcomes)
+    report.samples = len(series)
+    _forward(series, endpoints, deadline, report, settings, sqs_client, pool)
+    try:
+        store.write_shard_status(message.shard_id, [status.model_dump() for status in report.statuses])
+    except Exception:
+        # The samples are delivered already: retrying the message would scrape again, so only log.
+        logger.exception("writing the shard status failed", extra={"shard_id": message.shard_id})
+    return report
+
+
+def _gather(outcomes: Sequence[ScrapeOutcome]) -> list[bytes]:
+    series: list[bytes] = []
+    for outcome in outcomes:
+        series.extend(outcome.series)
+    return series
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One WriteRequest: its series entries (one sample each, kept for dead letters), compressed."""
+
+    series: Sequence[bytes]
+    compressed: bytes
+
+
+def _batches(series: list[bytes], max_samples: int) -> list[_Batch]:
+    out = []
+    for start in range(0, len(series), max_samples):
+        part = series[start : start + max_samples]
+        out.append(_Batch(part, v1.compress(b"".join(part))))
+    return out
+
+
+def _forward(
+    series: list[bytes],
+    endpoints: Sequence[RemoteWriteEndpoint],
+    deadline: float,
+    report: ShardReport,
+    settings: Settings,
+    sqs_client: "BaseClient",
+    pool: urllib3.PoolManager,
+) -> None:
+    """Send every batch to every endpoint, endpoints in parallel; dead-letter what still fails.
+
+    Each endpoint has its own threads, so one that keeps failing until the deadline cannot hold
+    up the delivery to the others.
+    """
+    if not series:
+        return
+    by_size: dict[int, list[_Batch]] = {}
+    executors: list[ThreadPoolExecutor] = []
+    pending: list[tuple[RemoteWriteEndpoint, _Batch, Future[str | None]]] = []
+    for endpoint in endpoints:
+        size = endpoint.max_samples_per_send
+        if size not in by_size:
+            by_size[size] = _batches(series, size)
+        batches = by_size[size]
+        executor = ThreadPoolExecutor(
+            max_workers=min(SENDS_PER_ENDPOINT, len(batches)), thread_name_prefix=f"send-{endpoint.name}"
+        )
+        executors.append(executor)
+        pending.extend(
+            (endpoint, batch, executor.submit(_send, endpoint, batch, deadline, pool)) for batch in batches
+        )
+    try:
+        for endpoint, batch, future in pending:
+            error = future.result()
+            if error is None:
+                report.batches_sent += 1
+                continue
+            logger.error(
+                "remote write batch undelivered, dead-lettering it",
+                extra={"endpoint": endpoint.name, "err": error, "samples": len(batch.series)},
+            )
+            report.send_errors.append(f"{endpoint.name}: {error}")
+            report.batches_dead_lettered += 1
+            report.samples_dead_lettered += len(batch.series)
+            _dead_letter(endpoint, batch.series, error, settings, sqs_client)
+    finally:
+        for executor in executors:
+            executor.shutdown(wait=True)
+
+
+def _send(
+    endpoint: RemoteWriteEndpoint, batch: _Batch, deadline: float, pool: urllib3.PoolManager
+) -> str | None:
+    """POST one batch (retrying within the deadline); None when delivered, else the last error."""
+    try:
+        result = send_compressed(endpoint, batch.compressed, deadline=deadline, pool=pool)
+    except Exception as exc:
+        logger.exception("remote write failed unexpectedly", extra={"endpoint": endpoint.name})
+        return f"{type(exc).__name__}: {exc}"
+    return None if result.ok else (result.error or "remote write failed")
+
+
+def _dead_letter(
+    endpoint: RemoteWriteEndpoint,
+    series: Sequence[bytes],
+    error: str,
+    settings: Settings,
+    sqs_client: "BaseClient",
+) -> None:
+    """Put the batch on the DLQ, split in halves until each part fits one SQS message."""
+    letter = DeadLetter.from_request(endpoint, b"".join(series), error=error, sample_count=len(series))
+    body = letter.to_json()
+    if len(body.encode()) > MAX_DEAD_LETTER_BYTES and len(series) > 1:
+        half = len(series) // 2
+        _dead_letter(endpoint, series[:half], error, settings, sqs_client)
+        _dead_letter(endpoint, series[half:], error, settings, sqs_client)
+        return
+    attributes: dict[str, Any] = {"kind": letter.kind, "endpoint": endpoint.name, "sample_count": len(series)}
+    send_dead_letter(sqs_client, settings.dead_letter_queue_url, body, attributes)
