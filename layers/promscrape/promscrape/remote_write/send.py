@@ -67,6 +67,10 @@ class _Failure:
     retry_after: float = 0.0
 
 
+# A retry started with less time than this left would only time out and hide the real error.
+MIN_RETRY_WINDOW_S = 0.1
+
+
 @cache
 def shared_pool() -> urllib3.PoolManager:
     """The connection pool shared by all sends of this process (kept warm across invocations)."""
@@ -209,7 +213,7 @@ def send_compressed(
     failure = _Failure(None, "remote write deadline exceeded before the first attempt", recoverable=True)
     while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if remaining <= 0 or (attempts and remaining < MIN_RETRY_WINDOW_S):
             break
         outcome = _attempt(endpoint, body, attempts, min(endpoint.remote_timeout / 1000, remaining), pool)
         attempts += 1
