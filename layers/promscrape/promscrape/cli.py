@@ -1,0 +1,213 @@
+"""The `promscrape` command: parse an exposition, apply a config, show status, run locally.
+
+Thin on purpose: each command parses its arguments and calls a module; imports happen inside the
+commands so `promscrape parse` does not pay for boto3 and moto.
+"""
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from promscrape.store import Store
+
+
+def sample_line_number(body: bytes, index: int) -> int | None:
+    """The line of the `index`-th sample (0-based) of a text exposition: the index-th line that is
+    neither blank nor a `#` line. None when the body has fewer (raw line feeds in label values)."""
+    seen = 0
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        stripped = line.lstrip(b" \t")
+        if stripped and not stripped.startswith(b"#"):
+            if seen == index:
+                return number
+            seen += 1
+    return None
+
+
+def scraped_samples(body: bytes, content_type: str | None) -> list[str]:
+    """The samples a scrape of `body` appends, rendered; raises ParseError when the scrape fails.
+
+    Parse errors come with their line; the errors Prometheus raises while appending (invalid
+    metric or label names, a missing `__name__`) are found by running the scraper's own pipeline
+    without target labels, and are given the line of the offending sample. As in what Prometheus
+    stores, a series (labels sorted, empty ones dropped) repeated at the same timestamp keeps its
+    first sample: `a{x="1",y="2"}` and `a{y="2",x="1"}` are one series.
+    """
+    from promscrape import exposition
+    from promscrape.exposition.model import ParseError
+    from promscrape.exposition.render import render_samples
+    from promscrape.pipeline import process
+
+    parsed = exposition.new(body, content_type).parse()
+    if parsed.error is not None:
+        raise parsed.error
+    result = process(
+        parsed,
+        target_labels={},
+        honor_labels=False,
+        honor_timestamps=True,
+        metric_relabeler=None,
+        scrape_ts_ms=0,
+        cache=None,
+    )
+    if result.error is not None:
+        raise ParseError(result.error, line=sample_line_number(body, result.samples_scraped - 1))
+    lines: list[str] = []
+    appended: set[tuple[str, int | None]] = set()
+    for timestamp, line in zip(parsed.timestamps, render_samples(parsed), strict=True):
+        series = line.rsplit(" ", 1 if timestamp is None else 2)[0]
+        if (series, timestamp) in appended:
+            continue
+        appended.add((series, timestamp))
+        lines.append(line)
+    return lines
+
+
+def _parse(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Print what the scraper would see, or the first error (nothing is ingested then)."""
+    from promscrape.exposition.model import ParseError
+
+    body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        lines = scraped_samples(body, args.content_type)
+    except ParseError as error:
+        err.write(f"{error}\n")
+        return 1
+    out.writelines(f"{line}\n" for line in lines)
+    return 0
+
+
+TABLE_VARIABLES = ("TARGETS_TABLE", "STATUS_TABLE")
+
+
+class CommandError(Exception):
+    """A command cannot run as asked; the message says what to do."""
+
+
+def _store() -> "Store":
+    """The Store on the tables the environment names (the stack's TargetsTableName/StatusTableName)."""
+    from promscrape.store import Store
+
+    missing = [name for name in TABLE_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise CommandError(
+            f"set {' and '.join(missing)} to the stack's table names "
+            "(outputs TargetsTableName and StatusTableName of `sam deploy`)"
+        )
+    return Store(os.environ["TARGETS_TABLE"], os.environ["STATUS_TABLE"])
+
+
+@contextlib.contextmanager
+def _aws_errors() -> Iterator[None]:
+    """AWS failures (no credentials, missing table, access denied) as one line, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Load a config file into the Targets table: endpoints, jobs, and each job's targets replaced."""
+    from promscrape.config import ConfigError, load_config
+
+    store = _store()
+    try:
+        config = load_config(Path(args.file))
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    with _aws_errors():
+        out.write(f"{store.put_config(config)}\n")
+    return 0
+
+
+def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The per-target status table from the Status table."""
+    from promscrape.local.runner import format_status_table
+
+    with _aws_errors():
+        out.write(format_status_table(_store().read_status()))
+    return 0
+
+
+def _local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the real handlers against an embedded AWS on this machine."""
+    from promscrape.durations import parse_duration
+    from promscrape.local.runner import LocalOptions, run_local
+
+    try:
+        duration_s = None if args.once else parse_duration(args.duration) / 1000
+    except ValueError as error:
+        err.write(f"--duration: {error}\n")
+        return 2
+    options = LocalOptions(
+        config=Path(args.config),
+        remote_write=args.remote_write,
+        duration_s=duration_s,
+        demo=args.demo,
+    )
+    return run_local(options, out=out, err=err)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promscrape", description="Prometheus scraping as Grafana Alloy's prometheus.scrape does it."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    parse = commands.add_parser("parse", help="print the samples the scraper would see in an exposition")
+    parse.add_argument("file", nargs="?", default="-", help="exposition file, or - for standard input")
+    parse.add_argument(
+        "--content-type", default=None, help="Content-Type the target would send (picks the parser)"
+    )
+    parse.set_defaults(run=_parse)
+
+    apply = commands.add_parser("apply", help="load a config file (jobs, targets, endpoints) into DynamoDB")
+    apply.add_argument("file", help="YAML config file")
+    apply.set_defaults(run=_apply)
+
+    status = commands.add_parser("status", help="print the status of every target")
+    status.set_defaults(run=_status)
+
+    local = commands.add_parser("local", help="run the real handlers on this machine against embedded AWS")
+    local.add_argument("--config", required=True, help="YAML config file")
+    local.add_argument(
+        "--remote-write", metavar="URL", help="send to this URL instead of the file's endpoints"
+    )
+    when = local.add_mutually_exclusive_group()
+    when.add_argument("--duration", default="3m", help="how long to run, e.g. 90s or 3m (default 3m)")
+    when.add_argument("--once", action="store_true", help="scrape every target once, now, and exit")
+    local.add_argument(
+        "--demo",
+        action="store_true",
+        help="also start the demo exporter and, if installed, a local Prometheus",
+    )
+    local.set_defaults(run=_local)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args, out, err))
+    except BrokenPipeError:
+        return 0
+    except CommandError as error:
+        err.write(f"promscrape {args.command}: {error}\n")
+        return 2
+    except OSError as error:
+        err.write(f"promscrape {args.command}: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
