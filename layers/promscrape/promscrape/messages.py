@@ -25,7 +25,7 @@ class ShardMessage(BaseModel):
 
     version: Literal[1] = 1
     shard_id: str = Field(description="stable name of the shard: job, slot and index")
-    job: dict[str, Any] = Field(description="the job's configuration, as promscrape.config.ScrapeJob dumps it")
+    job: dict[str, Any] = Field(description="the job's configuration, as ScrapeJob.to_item dumps it")
     remote_write: list[dict[str, Any]] = Field(
         description="the job's forward_to endpoints, as promscrape.config.RemoteWriteEndpoint dumps them"
     )
