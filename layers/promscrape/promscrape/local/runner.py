@@ -531,32 +531,20 @@ def plan_once(store: Store, settings: Settings, now_ms: int) -> tuple[list[Shard
     Returns the shards (all for second 0 of the tick) and the dispatcher's report summary.
     """
     from promscrape import dispatcher
-    from promscrape.dispatch import JobPlan, iter_shards
+    from promscrape.dispatch import iter_shards
     from promscrape.targets import offset_seed
 
     report = dispatcher.DispatchReport(scheduled_ms=now_ms)
-    catalog = store.load_all()
-    endpoints = dispatcher._endpoints(catalog.endpoints, report)
-    seed = offset_seed(settings.stack_name)
     now_ns = now_ms * 1_000_000
-    plans: list[JobPlan] = []
-    for raw in catalog.jobs:
-        validated = dispatcher._job(raw, endpoints, report)
-        if validated is None:
-            continue
-        job, job_endpoints = validated
-        targets = dispatcher.build_job_targets(job, catalog.targets.get(job.name, []), seed, report, {}, {})
-        report.jobs += 1
-        report.targets += len(targets)
-        due_now = [replace(t, offset_ns=now_ns % (t.interval_ms * 1_000_000)) for t in targets]
-        plans.append(
-            JobPlan(
-                name=job.name,
-                job=job.to_item(reveal=True),
-                remote_write=[endpoint.to_item(reveal=True) for endpoint in job_endpoints],
-                targets=due_now,
-            )
+    plans = [
+        replace(
+            plan,
+            targets=[replace(t, offset_ns=now_ns % (t.interval_ms * 1_000_000)) for t in plan.targets],
         )
+        for plan in dispatcher.prepare_plans(
+            store.load_all(), offset_seed(settings.stack_name), report, reuse=False
+        )
+    ]
     messages = [message for message, second in iter_shards(plans, now_ms) if second == 0]
     report.scrapes = sum(len(message.targets) for message in messages)
     report.shards = len(messages)
