@@ -17,8 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from promscrape.http import new_pool
-from promscrape.messages import ShardMessage
-from promscrape.scraper import MAX_CONCURRENCY, process_shard
+from promscrape.scraper import MAX_CONCURRENCY, parse_message, process_shard
 from promscrape.settings import Settings
 from promscrape.store import Store
 
@@ -45,7 +44,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str
     # The SQS message id ties this shard's log lines (the library's included) together.
     logger.set_correlation_id(record.message_id)
     try:
-        message = ShardMessage.model_validate_json(record.body)
+        message = parse_message(record.body)
         logger.append_keys(shard_id=message.shard_id)
         budget_ms = max(lambda_context.get_remaining_time_in_millis() - RESERVE_MS, MIN_SEND_BUDGET_MS)
         report = process_shard(

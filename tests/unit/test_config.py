@@ -447,12 +447,72 @@ def test_remote_write_endpoint_round_trip_and_secrets() -> None:
         ({"url": "http://h", "min_backoff": "10s"}, "min_backoff (10s) greater than max_backoff (5s)"),
         ({"url": "http://h", "queue_config": {}}, 'unknown argument "queue_config"'),
         ({"url": "http://h", "headers": {"A": 1}}, "headers.A: Input should be a valid string"),
+        ({"url": "http://[::1/x"}, 'url: "http://[::1/x" is not an http:// or https:// URL with a host'),
+        # Prometheus's reserved headers: the sender's own, hop-by-hop and SigV4 ones, any case.
+        (
+            {"url": "http://h", "headers": {"Content-Encoding": "gzip"}},
+            "headers: Content-Encoding is a reserved header. It must not be changed",
+        ),
+        (
+            {"url": "http://h", "headers": {"content-type": "text/plain"}},
+            "headers: content-type is a reserved header. It must not be changed",
+        ),
+        (
+            {"url": "http://h", "headers": {"User-Agent": "me"}},
+            "headers: User-Agent is a reserved header. It must not be changed",
+        ),
+        (
+            {"url": "http://h", "headers": {"X-Prometheus-Remote-Write-Version": "2.0.0"}},
+            "headers: X-Prometheus-Remote-Write-Version is a reserved header. It must not be changed",
+        ),
+        (
+            {"url": "http://h", "headers": {"HOST": "other"}},
+            "headers: HOST is a reserved header. It must not be changed",
+        ),
+        (
+            {"url": "http://h", "headers": {"X-Amz-Date": "now"}},
+            "headers: X-Amz-Date is a reserved header. It must not be changed",
+        ),
+        # Authorization comes from one place: the header or the URL's userinfo, not both.
+        (
+            {"url": f"https://user:{SECRET}@h/push", "headers": {"authorization": "Bearer t"}},
+            "at most one of an Authorization header and a user:password@ in the URL must be configured",
+        ),
+        # The URL's password is a secret: redacted as Go's URL.Redacted() does.
+        (
+            {"url": f"ftp://user:{SECRET}@h/x"},
+            'url: "ftp://user:xxxxx@h/x" is not an http:// or https:// URL with a host',
+        ),
     ],
 )
 def test_invalid_remote_write_endpoints(arguments: dict[str, Any], error: str) -> None:
     with pytest.raises(ValidationError) as caught:
         RemoteWriteEndpoint.model_validate({"name": "prom", **arguments})
     assert describe_validation_error(caught.value) == [f'remote_write "prom": {error}']
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": f"Bearer {SECRET}"},
+        {"X-Scope-OrgID": "tenant-1", "Retry-After": "1"},
+        {"X-Prometheus-Scrape-Timeout-Seconds": "10"},  # reserved for scrapes only
+    ],
+)
+def test_remote_write_headers_that_are_allowed(headers: dict[str, str]) -> None:
+    endpoint = RemoteWriteEndpoint.model_validate(
+        {"name": "prom", "url": "https://h/push", "headers": headers}
+    )
+    assert {name: value.get_secret_value() for name, value in endpoint.headers.items()} == headers
+
+
+def test_remote_write_url_password_never_in_repr() -> None:
+    endpoint = RemoteWriteEndpoint.model_validate(
+        {"name": "prom", "url": f"https://user:{SECRET}@h:9/push?a@b"}
+    )
+    assert "url='https://user:xxxxx@h:9/push?a@b'" in repr(endpoint)
+    assert SECRET not in repr(endpoint) and SECRET not in str(endpoint)
+    assert endpoint.url == f"https://user:{SECRET}@h:9/push?a@b"
 
 
 def test_example_config_loads(repo_root: Path) -> None:

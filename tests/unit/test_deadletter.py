@@ -3,13 +3,12 @@
 import base64
 import json
 import struct
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
+from http_servers import LocalServer, Recorder, Reply
 from promscrape.config import RemoteWriteEndpoint
 from promscrape.remote_write import decode, v1
 from promscrape.remote_write.deadletter import DeadLetter, replay
@@ -21,34 +20,12 @@ STALE = float(struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0])
 BODY = v1.encode_timeseries([("__name__", "up"), ("job", "node")], [(STALE, 1_700_000_000_000)])
 
 
-class Receiver:
-    """Accepts every POST with 204 and records headers and body."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers.items()), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet: the test output is for assertions."""
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/v1/write"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True).start()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+def receiver() -> Iterator[tuple[str, Recorder]]:
+    """A remote-write endpoint accepting everything with 204: its URL and what it received."""
+    recorder = Recorder(Reply(204))
+    with LocalServer({"/api/v1/write": recorder}) as server:
+        yield f"{server.base}/api/v1/write", recorder
 
 
 def endpoint(url: str, name: str = "primary") -> RemoteWriteEndpoint:
@@ -126,20 +103,31 @@ def test_from_json_rejects(change: dict[str, object], message: str) -> None:
         DeadLetter.from_json(json.dumps(data))
 
 
-def test_replay_sends_the_exact_body(receiver: Receiver) -> None:
+def test_replay_sends_the_exact_body(receiver: tuple[str, Recorder]) -> None:
+    url, recorder = receiver
     dead = DeadLetter.from_json(letter().to_json())
     with urllib3.PoolManager() as pool:
-        result = replay(dead, endpoint(receiver.url), time.monotonic() + 5, pool)
+        result = replay(dead, endpoint(url), time.monotonic() + 5, pool)
     assert result == SendResult(ok=True, status=204, error=None, attempts=1)
-    headers, body = receiver.received[0]
+    ((headers, body),) = [(r.headers, r.body) for r in recorder.received]
     assert body == dead.body()
     assert headers["X-Scope-OrgID"] == SECRET
     assert headers["Content-Encoding"] == "snappy"
     assert decode.decode_write_request(body)[0].labels == [("__name__", "up"), ("job", "node")]
 
 
-def test_replay_refuses_another_endpoint(receiver: Receiver) -> None:
+def test_replay_refuses_another_endpoint(receiver: tuple[str, Recorder]) -> None:
+    url, recorder = receiver
     with pytest.raises(ValueError) as raised:
-        replay(letter(), endpoint(receiver.url, name="other"), time.monotonic() + 5)
+        replay(letter(), endpoint(url, name="other"), time.monotonic() + 5)
     assert str(raised.value) == "dead letter is for remote_write endpoint 'primary', not 'other'"
-    assert receiver.received == []
+    assert recorder.received == []
+
+
+def test_password_in_the_url_is_not_stored() -> None:
+    with_password = RemoteWriteEndpoint.model_validate(
+        {"name": "primary", "url": f"https://writer:{SECRET}@mimir.example/api/v1/push"}
+    )
+    dead = DeadLetter.from_request(with_password, BODY, error="e", sample_count=1)
+    assert dead.endpoint_url == "https://writer:***@mimir.example/api/v1/push"
+    assert SECRET not in dead.to_json()

@@ -9,6 +9,7 @@ from promscrape.dispatch import (
     MAX_MESSAGE_BYTES,
     JobPlan,
     due_times_ns,
+    oversized_targets,
     plan_minute,
     shard_id,
 )
@@ -184,6 +185,18 @@ def test_a_scrape_larger_than_the_budget_gets_a_shard_of_its_own() -> None:
         ["http://big:9100/metrics"],
         ["http://small:9100/metrics"],
     ]
+
+
+@pytest.mark.parametrize("blob", [100, 5_000, 300_000])
+def test_oversized_targets_measure_their_one_target_shard(blob: int) -> None:
+    """The size checked is the real message's, at most the shard id's slack and a comma above it."""
+    big = target("big", 60_000, 59 * S + 999 * MS, blob="x" * blob)
+    plan = job_plan([big, target("small", 60_000, 0)])
+    ((message, _),) = [m for m in plan_minute([plan], TICK_MS) if m[0].targets[0].url == big.url]
+    real = len(message.model_dump_json().encode())
+    ((found, size),) = oversized_targets(plan, TICK_MS, real - 1)
+    assert found is big and real <= size <= real + 13
+    assert oversized_targets(plan, TICK_MS, size) == []
 
 
 def test_plan_is_deterministic_and_independent_of_target_order() -> None:

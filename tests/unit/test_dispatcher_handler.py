@@ -13,6 +13,7 @@ import pytest
 from aws_fixtures import AwsResources
 from promscrape.dispatcher import run_dispatch
 from promscrape.messages import ShardMessage
+from promscrape.queues import MAX_SHARD_MESSAGE_BYTES
 from promscrape.settings import Settings
 from pydantic import ValidationError
 
@@ -20,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 EVENT = REPO / "events" / "scheduler-event.json"
 APP = REPO / "functions" / "dispatcher" / "app.py"
 
+# The one-target shard of the test with a huge label: the label, its JSON and the message around it.
+SIZE_WITH_HUGE = 262_588
 ENDPOINT = {
     "name": "rw",
     "url": "http://127.0.0.1:9/api/v1/write",
@@ -197,3 +200,21 @@ def test_invalid_endpoint_invalidates_its_jobs(aws_env: AwsResources) -> None:
     }
     assert report.invalid_jobs == {"fast": 'job "fast": forward_to: remote_write endpoint "rw" is invalid'}
     assert report.shards == 0
+
+
+def test_a_target_too_large_for_sqs_fails_alone(aws_env: AwsResources) -> None:
+    """A target whose labels alone exceed SQS's message limit is reported once; the tick goes on."""
+    huge = {"__address__": "huge:1", "blob": "x" * MAX_SHARD_MESSAGE_BYTES}
+    jobs = [{**JOBS[1], "targets": [{"__address__": "f:1"}, huge]}]
+    aws_env.store().put_documents(jobs=jobs, endpoints=[ENDPOINT])
+    tick_ms = 1_767_225_600_000
+    report = run_dispatch(
+        tick_ms, aws_env.store(), aws_env.sqs, Settings.from_env(), clock_ms=lambda: tick_ms
+    )
+    limit = MAX_SHARD_MESSAGE_BYTES
+    error = f"shard message of {SIZE_WITH_HUGE} bytes exceeds the scrape queue's limit of {limit}"
+    assert [(f.job, f.address, f.error) for f in report.failed_targets] == [
+        ("fast", "http://huge:1/metrics", error)
+    ]
+    assert (report.targets, report.scrapes, report.shards) == (1, 60, 60)
+    assert {message.targets[0].url for message, _ in queued_shards(aws_env)} == {"http://f:1/metrics"}

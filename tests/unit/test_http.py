@@ -1,106 +1,26 @@
 """promscrape.http against real HTTP servers on 127.0.0.1: headers, gzip, limits, deadline, redirects."""
 
 import gzip
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from http_servers import LocalServer, Route, body_route, free_port, status_route, wire_route
 from promscrape import USER_AGENT
 from promscrape.http import (
     FetchResult,
     ScrapeError,
+    _is_domain_or_subdomain,
     accept_header,
     fetch,
     format_timeout_seconds,
     new_pool,
     scrape_headers,
+    strip_password,
 )
 from pydantic import SecretStr
-
-Route = Callable[[BaseHTTPRequestHandler], None]
-
-
-@dataclass
-class LocalServer:
-    """A threaded HTTP/1.1 server whose paths are plain functions; it records every request.
-
-    Shared by the scrape and handler tests (targets and remote-write receivers); a route answering
-    a POST reads the body itself (`read_body`).
-    """
-
-    routes: dict[str, Route]
-    requests: list[tuple[str, list[tuple[str, str]], int]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def base(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> "LocalServer":
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                outer.requests.append((self.path, list(self.headers.items()), self.client_address[1]))
-                route = outer.routes.get(path)
-                if route is None:
-                    self.send_error(404)
-                    return
-                try:
-                    route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_POST = do_GET
-
-            def log_message(self, *args: object) -> None:
-                """Quiet: the tests assert on what they need."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def read_body(h: BaseHTTPRequestHandler) -> bytes:
-    return h.rfile.read(int(h.headers.get("Content-Length", "0")))
-
-
-def body_route(body: bytes, content_type: str = "text/plain; version=0.0.4", **headers: str) -> Route:
-    def route(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", content_type)
-        h.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            h.send_header(name.replace("_", "-"), value)
-        h.end_headers()
-        h.wfile.write(body)
-
-    return route
-
-
-def status_route(status: int, **headers: str) -> Route:
-    def route(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(status)
-        for name, value in headers.items():
-            h.send_header(name, value)
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-
-    return route
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +82,18 @@ def test_accept_header(protocols: list[str], escaping: str, expected: str) -> No
 
 @pytest.mark.parametrize(
     ("ms", "text"),
-    [(10_000, "10"), (1_500, "1.5"), (250, "0.25"), (1, "0.001"), (60_000, "60"), (123_456, "123.456")],
+    [
+        (10_000, "10"),
+        (1_500, "1.5"),
+        (250, "0.25"),
+        (1, "0.001"),
+        (60_000, "60"),
+        (123_456, "123.456"),
+        # Go's Duration.Seconds() rounds twice (whole seconds + nanoseconds/1e9): not the decimal.
+        (1_118, "1.1179999999999999"),
+        (1_128, "1.1280000000000001"),
+        (86_400_000, "86400"),
+    ],
 )
 def test_timeout_header_is_shortest_float(ms: int, text: str) -> None:
     assert format_timeout_seconds(ms) == text
@@ -389,26 +320,78 @@ def test_redirect_not_followed(pool, status: int, text: str) -> None:
         assert [path for path, _, _ in server.requests] == ["/old"]
 
 
-def test_redirect_loop_stops_after_ten(pool) -> None:
+def test_redirect_loop_stops_after_ten_requests(pool) -> None:
+    """Go's defaultCheckRedirect: the 10th redirect fails, and the error names its raw Location."""
     with LocalServer({"/loop": redirect("/loop")}) as server:
-        url = f"{server.base}/loop"
-        assert error_of(pool, url) == f'Get "{url}": stopped after 10 redirects'
-        assert len(server.requests) == 11
+        assert error_of(pool, f"{server.base}/loop") == 'Get "/loop": stopped after 10 redirects'
+        assert len(server.requests) == 10
 
 
-def test_redirect_to_other_host_drops_authorization(pool) -> None:
+def test_nine_redirects_are_followed(pool) -> None:
+    routes: dict[str, Route] = {f"/r{i}": redirect(f"/r{i + 1}") for i in range(9)}
+    routes["/r9"] = body_route(b"up 1\n")
+    with LocalServer(routes) as server:
+        assert get(pool, f"{server.base}/r0").body == b"up 1\n"
+        assert len(server.requests) == 10
+
+
+def test_redirect_carries_referer_of_the_previous_hop(pool) -> None:
+    routes = {"/a": redirect("/b?x=1"), "/b": redirect("/metrics"), "/metrics": body_route(b"up 1\n")}
+    with LocalServer(routes) as server:
+        get(pool, f"{server.base}/a")
+        referers = [dict(headers).get("Referer") for _, headers, _ in server.requests]
+    assert referers == [None, f"{server.base}/a", f"{server.base}/b?x=1"]
+
+
+def test_referer_set_by_the_job_is_kept(pool) -> None:
+    with LocalServer({"/a": redirect("/metrics"), "/metrics": body_route(b"up 1\n")}) as server:
+        headers = default_headers()
+        headers.add("Referer", "https://grafana.example/")
+        fetch(pool, f"{server.base}/a", headers, timeout_s=5)
+        referers = [dict(headers).get("Referer") for _, headers, _ in server.requests]
+    assert referers == ["https://grafana.example/", "https://grafana.example/"]
+
+
+def test_redirect_to_other_host_drops_authorization_for_good(pool) -> None:
+    """127.0.0.1 -> localhost -> 127.0.0.1: once off the first host, credentials stay dropped."""
     with LocalServer({"/metrics": body_route(b"up 1\n")}) as target:
-        other = target.base.replace("127.0.0.1", "localhost")
-        with LocalServer({"/old": redirect(f"{other}/metrics")}) as first:
-            headers = default_headers()
-            headers.add("Authorization", "Bearer x")
-            headers.add("X-Tenant", "t")
-            fetch(pool, f"{first.base}/old", headers, timeout_s=5)
-        first_headers = dict(first.requests[0][1])
-        target_headers = dict(target.requests[0][1])
-    assert first_headers["Authorization"] == "Bearer x"
-    assert "Authorization" not in target_headers
-    assert target_headers["X-Tenant"] == "t"
+        with LocalServer({"/back": redirect(f"{target.base}/metrics")}) as other:
+            elsewhere = other.base.replace("127.0.0.1", "localhost")
+            with LocalServer({"/old": redirect(f"{elsewhere}/back")}) as first:
+                headers = default_headers()
+                headers.add("Authorization", "Bearer x")
+                headers.add("X-Tenant", "t")
+                fetch(pool, f"{first.base}/old", headers, timeout_s=5)
+        hops = [dict(first.requests[0][1]), dict(other.requests[0][1]), dict(target.requests[0][1])]
+    assert [hop.get("Authorization") for hop in hops] == ["Bearer x", None, None]
+    assert [hop.get("X-Tenant") for hop in hops] == ["t", "t", "t"]
+
+
+@pytest.mark.parametrize(
+    ("dest", "initial", "same"),
+    [
+        ("example.com", "example.com", True),
+        ("metrics.example.com", "example.com", True),
+        ("badexample.com", "example.com", False),
+        ("example.com", "metrics.example.com", False),
+        ("::1", "1", False),
+    ],
+)
+def test_domain_or_subdomain(dest: str, initial: str, same: bool) -> None:
+    assert _is_domain_or_subdomain(dest, initial) is same
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:9100/metrics", "http://127.0.0.1:9100/metrics"),
+        ("http://user@h:1/m", "http://user@h:1/m"),
+        ("http://user:pa%40ss@h:1/m?x=1", "http://user:***@h:1/m?x=1"),
+        ("https://u:@h/m", "https://u:***@h/m"),
+    ],
+)
+def test_strip_password(url: str, shown: str) -> None:
+    assert strip_password(url) == shown
 
 
 @pytest.mark.parametrize(
@@ -425,10 +408,18 @@ def test_non_200_status(pool, status: int, text: str) -> None:
         assert error_of(pool, f"{server.base}/metrics") == text
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.mark.parametrize(
+    ("status_line", "text"),
+    [
+        (b"HTTP/1.1 503", "server returned HTTP status 503"),
+        (b"HTTP/1.1 503 Backend Down", "server returned HTTP status 503 Backend Down"),
+        (b"HTTP/1.1 299 Fine", "server returned HTTP status 299 Fine"),
+    ],
+)
+def test_status_text_is_the_servers(pool, status_line: bytes, text: str) -> None:
+    """Go's resp.Status is the status line as sent: no standard reason is filled in."""
+    with LocalServer({"/metrics": wire_route(status_line + b"\r\nContent-Length: 0\r\n\r\n")}) as server:
+        assert error_of(pool, f"{server.base}/metrics") == text
 
 
 def test_connection_refused(pool) -> None:

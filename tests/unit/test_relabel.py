@@ -392,6 +392,68 @@ def test_process(
     assert relabeler.process(dict(labels)) == expected
 
 
+# labelmap visits labels in labels.Builder.Range's order: the original labels not touched by an
+# earlier rule (sorted), then the labels set since, in the order of their first Set. When two names
+# map to one label, the one visited last wins.
+LABELMAP_TO_Y = {"regex": "(.)_x", "replacement": "y", "action": "labelmap"}
+LABELMAP_ORDER_CASES = [
+    # Untouched originals only: sorted, b_x last.
+    pytest.param({"b_x": "2", "a_x": "1"}, [LABELMAP_TO_Y], "2", "1", id="originals-sorted"),
+    # An earlier rule set a_x: Range visits it after the untouched b_x, so a_x wins.
+    pytest.param(
+        {"a_x": "1", "b_x": "2"},
+        [{"target_label": "a_x", "replacement": "3"}, LABELMAP_TO_Y],
+        "3",
+        "2",  # for a target every label was Set already: a_x keeps its place before b_x
+        id="set-after-originals",
+    ),
+    # Set twice keeps the first Set's place; a deleted and re-set label moves to the end.
+    pytest.param(
+        {"a_x": "1", "b_x": "2", "c_x": "4"},
+        [
+            {"target_label": "b_x", "replacement": "5"},
+            {"target_label": "a_x", "replacement": "6"},
+            {"target_label": "b_x", "replacement": "7"},
+            LABELMAP_TO_Y,
+        ],
+        "6",
+        "4",
+        id="first-set-keeps-place",
+    ),
+    pytest.param(
+        {"a_x": "1", "b_x": "2"},
+        [
+            {"target_label": "a_x", "replacement": "6"},
+            {"target_label": "b_x", "replacement": "7"},
+            {"regex": "a_x", "action": "labeldrop"},
+            {"target_label": "a_x", "replacement": "8"},
+            LABELMAP_TO_Y,
+        ],
+        "8",
+        "8",
+        id="deleted-then-set-moves-last",
+    ),
+]
+
+
+@pytest.mark.parametrize(("labels", "rules", "built", "added"), LABELMAP_ORDER_CASES)
+def test_labelmap_visits_labels_in_builder_order(
+    labels: dict[str, str], rules: list[dict[str, Any]], built: str, added: str
+) -> None:
+    """`process` starts from a built label set; `process_target` from labels Set in dict order."""
+    relabeler = compile_rules([RelabelConfig.model_validate(rule) for rule in rules])
+    result = relabeler.process(dict(labels))
+    assert result is not None and result["y"] == built and type(result) is dict
+    result = relabeler.process_target(dict(labels))
+    assert result is not None and result["y"] == added
+
+
+def test_labelmap_target_labels_visit_in_insertion_order() -> None:
+    relabeler = compile_rules([RelabelConfig.model_validate(LABELMAP_TO_Y)])
+    assert relabeler.process_target({"b_x": "2", "a_x": "1"}) == {"b_x": "2", "a_x": "1", "y": "1"}
+    assert relabeler.process({"b_x": "2", "a_x": "1"}) == {"b_x": "2", "a_x": "1", "y": "2"}
+
+
 def test_empty_rule_list_is_the_identity() -> None:
     relabeler = compile_rules([])
     labels = {"a": "1"}

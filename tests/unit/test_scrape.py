@@ -3,12 +3,12 @@
 import gzip
 import logging
 import time
-from dataclasses import dataclass, field
 from hashlib import sha256
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from http_servers import LocalServer, Recorder, Reply, Series, body_route, free_port, status_route
 from promscrape import scraper
 from promscrape.config import RemoteWriteEndpoint, ScrapeJob
 from promscrape.http import new_pool
@@ -20,7 +20,6 @@ from promscrape.remote_write.decode import decode_write_request
 from promscrape.scrape import REPORT_METRICS, ScrapeOutcome, TargetStatus, scrape_target
 from promscrape.scraper import ShardReport, process_shard
 from promscrape.settings import Settings
-from test_http import LocalServer, body_route, free_port, read_body, status_route
 
 EXPOSITION = b"""# HELP a_total A counter.
 # TYPE a_total counter
@@ -30,8 +29,6 @@ a_total{path="/y"} 0
 b -2.5
 c{le="+Inf",q="with \\"quotes\\""} 1e3
 """
-
-Series = tuple[tuple[str, str], ...]
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +110,22 @@ def test_up_with_every_sample(pool, gzipped: bool) -> None:
         samples=4,
         error=None,
     )
-    assert (outcome.samples_scraped, outcome.samples_post_relabel, outcome.up) == (4, 4, True)
+    assert (outcome.samples_scraped, outcome.samples_post_relabel) == (4, 4)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain; version=0.0.4", ""], ids=["text", "blank"])
+def test_empty_body_is_an_empty_successful_scrape(pool, content_type: str) -> None:
+    """REFERENCE §2: an empty 200 is `up` 1 with nothing scraped (a blank type uses the fallback)."""
+    with LocalServer({"/metrics": body_route(b"", content_type=content_type)}) as server:
+        planned = planned_for(f"{server.base}/metrics")
+        outcome = run(pool, planned)
+    assert [labels for labels, _, _ in decoded(outcome)] == [
+        target_labels(planned, __name__=name) for name in REPORT_METRICS
+    ]
+    values = report(outcome)
+    counts = ("up", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling")
+    assert [values[name] for name in counts] == [1.0, 0.0, 0.0]
+    assert (outcome.status.health, outcome.status.samples, outcome.status.error) == ("up", 0, None)
 
 
 def test_request_carries_job_headers_and_target_timeout(pool) -> None:
@@ -165,6 +177,37 @@ def test_parse_error_writes_nothing_partial(pool) -> None:
     assert values["scrape_samples_scraped"] == 1.0
     # Prometheus's scrape error for it: the parser's message, without the line number.
     assert outcome.status.error == 'expected label name, got "2" ("INVALID") while parsing: "b{x=\\"1\\" 2"'
+
+
+def test_parse_error_reports_the_failed_pass_counts(pool) -> None:
+    """REFERENCE §8: after a failed append the counts are those of the failed pass, relabeling included."""
+    job = make_job(metric_relabel_configs=[{"source_labels": ["__name__"], "regex": "z", "action": "drop"}])
+    with LocalServer({"/metrics": body_route(b'a 1\nz 5\nb 2\nc{x="1" 2\nd 3\n')}) as server:
+        planned = planned_for(f"{server.base}/metrics")
+        outcome = run(pool, planned, job)
+    assert [labels for labels, _, _ in decoded(outcome)] == [
+        target_labels(planned, __name__=name) for name in REPORT_METRICS
+    ]
+    values = report(outcome)
+    counts = ("up", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling")
+    assert [values[name] for name in counts] == [0.0, 3.0, 2.0]
+    assert (outcome.samples_scraped, outcome.samples_post_relabel, outcome.status.samples) == (3, 2, 0)
+
+
+def test_timestamp_is_the_scrape_start(pool) -> None:
+    """Samples and report metrics carry the time the scrape began: not later than the request."""
+    arrivals: list[int] = []
+
+    def target(h: BaseHTTPRequestHandler) -> None:
+        arrivals.append(int(time.time() * 1000))
+        body_route(b"a 1\n")(h)
+
+    before = int(time.time() * 1000)
+    with LocalServer({"/metrics": target}) as server:
+        outcome = run(pool, planned_for(f"{server.base}/metrics"))
+    timestamps = {timestamp for _, _, timestamp in decoded(outcome)}
+    assert timestamps == {outcome.status.last_scrape_ms}
+    assert before <= outcome.status.last_scrape_ms <= arrivals[0]
 
 
 def test_target_down(pool) -> None:
@@ -244,32 +287,6 @@ def test_cache_reused_gives_same_result(pool) -> None:
 # --- process_shard: concurrent scrapes, every endpoint, dead letters, one status item ---------------
 
 
-@dataclass
-class WriteReceiver:
-    """A remote-write receiver route answering `status`; it keeps every request body it was sent."""
-
-    status: int = 204
-    reply: bytes = b""
-    bodies: list[bytes] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-
-    def __call__(self, h: BaseHTTPRequestHandler) -> None:
-        self.bodies.append(read_body(h))
-        self.headers.append(dict(h.headers.items()))
-        h.send_response(self.status)
-        h.send_header("Content-Length", str(len(self.reply)))
-        h.end_headers()
-        h.wfile.write(self.reply)
-
-    def samples(self) -> list[tuple[Series, float, int]]:
-        return sorted(
-            (tuple(series.labels), sample.value, sample.timestamp)
-            for body in self.bodies
-            for series in decode_write_request(body)
-            for sample in series.samples
-        )
-
-
 def shard(job: ScrapeJob, endpoints: list[dict[str, Any]], targets: list[PlannedScrape]) -> ShardMessage:
     return ShardMessage(
         shard_id="node/07/0",
@@ -301,7 +318,7 @@ def scraped_samples(outcome_target: PlannedScrape, values: dict[str, float]) -> 
 
 
 def test_shard_reaches_every_endpoint_and_records_status(aws, pool) -> None:
-    first, second = WriteReceiver(), WriteReceiver()
+    first, second = Recorder(), Recorder()
     down_url = f"http://127.0.0.1:{free_port()}/metrics"
     with (
         LocalServer({"/metrics": body_route(b"a 1\nb 2\n")}) as target,
@@ -324,7 +341,7 @@ def test_shard_reaches_every_endpoint_and_records_status(aws, pool) -> None:
     assert len(first.samples()) == 2 + 4 + 4
     assert (report.targets_up, report.targets_down, report.samples) == (1, 1, 10)
     assert (report.batches_sent, report.batches_dead_lettered) == (2, 0)
-    assert first.headers[0]["Content-Encoding"] == "snappy"
+    assert first.received[0].headers["Content-Encoding"] == "snappy"
     rows = aws.store().read_status()
     assert [(row["url"], row["health"], row["samples"], row["shard_id"]) for row in rows] == sorted(
         [(up.url, "up", 2, "node/07/0"), (down.url, "down", 0, "node/07/0")]
@@ -333,7 +350,7 @@ def test_shard_reaches_every_endpoint_and_records_status(aws, pool) -> None:
 
 
 def test_batches_respect_max_samples_per_send(aws, pool) -> None:
-    receiver = WriteReceiver()
+    receiver = Recorder()
     body = "".join(f'm{{i="{i}"}} {i}\n' for i in range(10)).encode()
     with LocalServer({"/metrics": body_route(body)}) as target, LocalServer({"/write": receiver}) as rw:
         message = shard(
@@ -342,14 +359,16 @@ def test_batches_respect_max_samples_per_send(aws, pool) -> None:
             [planned_for(f"{target.base}/metrics")],
         )
         report = run_shard(aws, pool, message)
-    sizes = [sum(len(s.samples) for s in decode_write_request(b)) for b in receiver.bodies]
+    sizes = [
+        sum(len(s.samples) for s in decode_write_request(b)) for b in [r.body for r in receiver.received]
+    ]
     assert sorted(sizes) == [2, 3, 3, 3, 3]
     assert len(receiver.samples()) == 14
     assert report.batches_sent == 5
 
 
 def test_undeliverable_batch_goes_to_dlq_replayable(aws, pool) -> None:
-    failing, working, replayed = WriteReceiver(500, b"boom\n"), WriteReceiver(), WriteReceiver()
+    failing, working, replayed = Recorder(Reply(500, b"boom\n")), Recorder(), Recorder()
     with (
         LocalServer({"/metrics": body_route(b"a 1\nb 2\n")}) as target,
         LocalServer({"/write": failing}) as bad,
@@ -366,12 +385,13 @@ def test_undeliverable_batch_goes_to_dlq_replayable(aws, pool) -> None:
         letter = DeadLetter.from_json(queued["Body"])
         moved = RemoteWriteEndpoint.model_validate(endpoint("bad", f"{fixed.base}/write"))
         result = replay(letter, moved, deadline=time.monotonic() + 5, pool=pool)
-    assert len(failing.bodies) >= 1
+    assert len(failing.received) >= 1
     assert (report.batches_sent, report.batches_dead_lettered, report.samples_dead_lettered) == (1, 1, 6)
     assert (letter.endpoint_name, letter.endpoint_url, letter.sample_count) == ("bad", f"{bad.base}/write", 6)
     # The last attempt's error: the 500, or the timeout of an attempt cut short by the deadline.
-    assert letter.error == "server returned HTTP status 500 Internal Server Error: boom" or (
-        letter.error.startswith(f'Post "{bad.base}/write": ') and "timed out" in letter.error
+    assert letter.error in (
+        "server returned HTTP status 500 Internal Server Error: boom",
+        f'Post "{bad.base}/write": context deadline exceeded',
     )
     assert queued["MessageAttributes"]["endpoint"]["StringValue"] == "bad"
     assert result.ok
@@ -381,7 +401,7 @@ def test_undeliverable_batch_goes_to_dlq_replayable(aws, pool) -> None:
 
 def test_large_dead_letter_is_split_to_fit_sqs(aws, pool, monkeypatch) -> None:
     monkeypatch.setattr(scraper, "MAX_DEAD_LETTER_BYTES", 1200)
-    failing = WriteReceiver(status=400)
+    failing = Recorder(Reply(400))
     # Label values that snappy cannot shrink, so the batch's dead letter is well over the limit.
     body = "".join(f'm{{digest="{sha256(bytes([i])).hexdigest()}"}} {i}\n' for i in range(40)).encode()
     with LocalServer({"/metrics": body_route(body)}) as target, LocalServer({"/write": failing}) as bad:
@@ -397,27 +417,39 @@ def test_large_dead_letter_is_split_to_fit_sqs(aws, pool, monkeypatch) -> None:
     assert sum(letter.sample_count for letter in letters) == 44
     decoded_series = [s for letter in letters for s in decode_write_request(letter.body())]
     assert len(decoded_series) == 44
-    assert len(failing.bodies) == 1  # a 400 is not retried
+    assert len(failing.received) == 1  # a 400 is not retried
 
 
 @pytest.mark.parametrize(
-    ("job", "remote_write"),
+    ("job", "remote_write", "error"),
     [
-        ({"name": "node"}, []),
-        ({"name": "node", "forward_to": ["x"], "sample_limit": 5}, []),
-        ({"name": "node", "forward_to": ["x"]}, [{"name": "x", "url": "ftp://nowhere"}]),
+        ({"name": "node"}, [], "forward_to"),
+        ({"name": "node", "forward_to": ["x"], "sample_limit": 5}, [], "sample_limit is not supported yet"),
+        (
+            {"name": "node", "forward_to": ["x"]},
+            [{"name": "x", "url": "ftp://nowhere"}],
+            "is not an http:// or https:// URL",
+        ),
+        # An endpoint of forward_to missing from the message would silently lose its samples.
+        (
+            {"name": "node", "forward_to": ["x", "y"]},
+            [{"name": "x", "url": "http://127.0.0.1:1/w"}],
+            r"^shard s: no remote_write endpoint for forward_to \['y'\]$",
+        ),
     ],
-    ids=["no-forward_to", "not-implemented-argument", "bad-endpoint-url"],
+    ids=["no-forward_to", "not-implemented-argument", "bad-endpoint-url", "forward_to-endpoint-missing"],
 )
-def test_unusable_message_raises(aws, pool, job: dict[str, Any], remote_write: list[dict[str, Any]]) -> None:
+def test_unusable_message_raises(
+    aws, pool, job: dict[str, Any], remote_write: list[dict[str, Any]], error: str
+) -> None:
     message = ShardMessage(shard_id="s", job=job, remote_write=remote_write, scheduled_ms=0, targets=[])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=error):
         run_shard(aws, pool, message)
     assert aws.store().read_status() == []
 
 
 def test_scrape_timeout_capped_by_the_deadline(aws, pool) -> None:
-    receiver = WriteReceiver()
+    receiver = Recorder()
     with LocalServer({"/metrics": body_route(b"a 1\n")}) as target, LocalServer({"/write": receiver}) as rw:
         message = shard(
             make_job(forward_to=["one"], scrape_timeout="50s", scrape_interval="1m"),
@@ -432,7 +464,7 @@ def test_scrape_timeout_capped_by_the_deadline(aws, pool) -> None:
 
 def test_repeat_and_duplicate_targets_deliver_everything(aws, pool) -> None:
     """A target twice in one shard, shard processed twice (warm caches): every scrape delivered."""
-    receiver = WriteReceiver()
+    receiver = Recorder()
     with LocalServer({"/metrics": body_route(EXPOSITION)}) as target, LocalServer({"/write": receiver}) as rw:
         planned = planned_for(f"{target.base}/metrics")
         rw_endpoint = endpoint("one", f"{rw.base}/write")

@@ -10,12 +10,24 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from http_servers import LocalServer, body_route, free_port, read_body
 from promscrape.remote_write.decode import decode_write_request
-from test_http import LocalServer, body_route, free_port, read_body
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT = REPO / "events" / "scrape-queue-event.json"
 APP = REPO / "functions" / "scraper" / "app.py"
+
+
+SECRET = "handler-s3cr3t"
+# Unusable (remote_write not a list) and carrying a secret, which pydantic's own error would quote.
+BROKEN_SHARD = {
+    "version": 1,
+    "shard_id": "broken",
+    "job": {"name": "node", "forward_to": ["local"]},
+    "remote_write": {"local": {"headers": {"Authorization": f"Bearer {SECRET}"}}},
+    "scheduled_ms": 0,
+    "targets": [],
+}
 
 
 @dataclass
@@ -90,7 +102,7 @@ def test_handler_scrapes_forwards_and_reports_partial_failures(aws_env, event, c
         body["remote_write"][0]["url"] = f"{receiver.base}/api/v1/write"
         event["Records"] = [
             with_body(record, json.dumps(body), "good-shard"),
-            with_body(record, '{"version": 1, "shard_id": "broken"}', "bad-shard"),
+            with_body(record, json.dumps(BROKEN_SHARD), "bad-shard"),
         ]
         app = load_app()
         response = app.lambda_handler(event, FakeLambdaContext())
@@ -115,7 +127,14 @@ def test_handler_scrapes_forwards_and_reports_partial_failures(aws_env, event, c
     assert sorted((row["url"], row["health"]) for row in rows) == sorted([(up_url, "up"), (down_url, "down")])
     assert aws_env.receive_all(aws_env.dead_letter_queue_url) == []
 
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    output = capsys.readouterr().out
+    assert SECRET not in output
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    (broken,) = [line for line in lines if line.get("correlation_id") == "bad-shard"]
+    assert broken["message"] == "shard failed; SQS will retry it"
+    assert broken["exception"].endswith(
+        "ValueError: invalid shard message: remote_write: Input should be a valid array"
+    )
     failure = [line for line in lines if line.get("target") == down_url]
     assert len(failure) == 1
     assert failure[0]["level"] == "ERROR"

@@ -234,6 +234,22 @@ LABEL_CASES: list[tuple[str, dict[str, Any], dict[str, str], dict[str, str]]] = 
 ]
 
 
+LABEL_CASES.append(
+    (
+        # Prometheus Sets the discovered labels, then the job's defaults, so a labelmap visits
+        # __scheme__ after a_scheme even though it sorts first: the default wins.
+        "labelmap visits defaults after discovered labels",
+        {
+            "relabel_configs": [
+                {"regex": "__(scheme)__|a_(scheme)", "replacement": "$1$2", "action": "labelmap"}
+            ]
+        },
+        {"__address__": "h:1", "a_scheme": "ftp"},
+        {"a_scheme": "ftp", "instance": "h:1", "job": "prometheus", "scheme": "http"},
+    )
+)
+
+
 @pytest.mark.parametrize(
     ("arguments", "discovered", "labels"),
     [case[1:] for case in LABEL_CASES],
@@ -385,6 +401,22 @@ ERROR_CASES: list[tuple[dict[str, Any], dict[str, str], str]] = [
 def test_drop_errors(arguments: dict[str, Any], discovered: dict[str, str], error: str) -> None:
     result = build(discovered, **arguments)
     assert result == DroppedTarget(discovered, error)
+
+
+@pytest.mark.parametrize(
+    ("discovered", "error"),
+    [
+        ({"__address__": "h\ud800:1"}, 'invalid label value for "__address__": "h\\ufffd:1"'),
+        ({"__address__": "h:1", "__param_x": "\ud800"}, 'invalid label value for "__param_x": "\\ufffd"'),
+        (
+            {"__address__": "h:1", "__metrics_path__": "/\udfff"},
+            'invalid label value for "__metrics_path__": "/\\ufffd"',
+        ),
+    ],
+)
+def test_invalid_utf8_in_url_labels_drops_the_target(discovered: dict[str, str], error: str) -> None:
+    """Checked before the URL is built: building it would raise and fail every job of the tick."""
+    assert build(discovered) == DroppedTarget(discovered, error)
 
 
 def test_invalid_utf8_value_drops_the_target() -> None:

@@ -157,7 +157,7 @@ def test_schedule_input_becomes_the_sample_event() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", sample["scheduled_time"])
 
 
-def _transformed() -> dict[str, Any]:
+def _transformed(parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """The template as CloudFormation receives it after the SAM transform (what `sam validate` runs)."""
     template = copy.deepcopy(TEMPLATE)
     for resource in template["Resources"].values():
@@ -169,7 +169,7 @@ def _transformed() -> dict[str, Any]:
         def load(self) -> dict[str, str]:
             return {}
 
-    return transform(template, {}, NoManagedPolicies())  # type: ignore[arg-type]
+    return transform(template, parameters or {}, NoManagedPolicies())  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +207,32 @@ def test_no_wildcard_actions_or_resources(transformed: dict[str, Any]) -> None:
         assert managed in ([], ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]), name
 
 
+FUNCTIONS = ("DispatcherFunction", "ScraperFunction")
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+
+
+def test_tracing_is_off_by_default(transformed: dict[str, Any]) -> None:
+    """X-Ray bills per trace: off unless asked for, and then no X-Ray grant either."""
+    assert TEMPLATE["Parameters"]["Tracing"]["Default"] == "Disabled"
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == {"Ref": "Tracing"}
+    for function in FUNCTIONS:
+        assert "TracingConfig" not in transformed["Resources"][function]["Properties"]
+        role = transformed["Resources"][f"{function}Role"]["Properties"]
+        assert role["ManagedPolicyArns"] == [BASIC_EXECUTION]
+
+
+def test_active_tracing_adds_exactly_the_xray_write_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """X-Ray's write actions have no resource-level permissions: AWS's own policy, Resource "*", is
+    the only way to grant them; it is the one wildcard the template allows, and only when tracing."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    active = _transformed({"Tracing": "Active"})
+    for function in FUNCTIONS:
+        assert active["Resources"][function]["Properties"]["TracingConfig"] == {"Mode": {"Ref": "Tracing"}}
+        role = active["Resources"][f"{function}Role"]["Properties"]
+        assert role["ManagedPolicyArns"] == [BASIC_EXECUTION, XRAY_WRITE]
+
+
 def _actions_by_resource(role: dict[str, Any]) -> dict[str, set[str]]:
     """Action sets keyed by the logical id the statement's resource refers to."""
     found: dict[str, set[str]] = {}
@@ -224,14 +250,8 @@ def _actions_by_resource(role: dict[str, Any]) -> dict[str, set[str]]:
         (
             "DispatcherFunctionRole",
             {
-                "TargetsTable": {
-                    "dynamodb:GetItem",
-                    "dynamodb:Scan",
-                    "dynamodb:Query",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:DescribeTable",
-                },
-                "ScrapeQueue": {"sqs:SendMessage*"},
+                "TargetsTable": {"dynamodb:Scan"},
+                "ScrapeQueue": {"sqs:SendMessage"},
             },
         ),
         (
@@ -245,8 +265,8 @@ def _actions_by_resource(role: dict[str, Any]) -> dict[str, set[str]]:
                     "sqs:GetQueueAttributes",
                     "sqs:ReceiveMessage",
                 },
-                "StatusTable": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
-                "DeadLetterQueue": {"sqs:SendMessage*"},
+                "StatusTable": {"dynamodb:PutItem"},
+                "DeadLetterQueue": {"sqs:SendMessage"},
             },
         ),
         ("SchedulerRole", {"DispatcherFunction": {"lambda:InvokeFunction"}}),

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -28,6 +29,7 @@ from pydantic import (
     SecretStr,
     SerializationInfo,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -114,6 +116,11 @@ RESERVED_HEADERS: Final = frozenset(
         "X-Amz-Security-Token",
         "X-Amz-Content-Sha256",
     }
+)
+# prometheus/config reservedHeaders: a remote-write endpoint's `headers` may not set these (the
+# protocol's own headers, hop-by-hop and SigV4 ones), compared case-insensitively as Prometheus does.
+REMOTE_WRITE_RESERVED_HEADERS: Final = frozenset(
+    name.lower() for name in RESERVED_HEADERS - {"Authorization", "X-Prometheus-Scrape-Timeout-Seconds"}
 )
 # Job and endpoint names become DynamoDB keys (`JOB#<name>`) and shard ids: keep them plain.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
@@ -419,14 +426,9 @@ class ScrapeJob(_Model):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _name_the_job(cls, data: Any, handler: Any) -> Self:
+    def _name_the_job(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Self:
         """Every error starts with `job "<name>": `; defined last, so it wraps every other check."""
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            name = data.get("name") if isinstance(data, Mapping) else None
-            label = quote_go(name) if isinstance(name, str) else "(without a name)"
-            raise _Problems([f"job {label}: {line}" for line in describe_validation_error(exc)]) from None
+        return _naming_errors("job", data, handler)
 
     def to_item(self, *, reveal: bool = False, with_targets: bool = False) -> dict[str, Any]:
         """The job as a JSON-safe dict (what DynamoDB's `config` and the scrape queue carry).
@@ -439,6 +441,16 @@ class ScrapeJob(_Model):
         if not with_targets:
             item.pop("targets", None)
         return item
+
+
+def _naming_errors(kind: str, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate; every error line then names what failed (`job "node": ...`), as users look it up."""
+    try:
+        return handler(data)
+    except ValidationError as exc:
+        name = data.get("name") if isinstance(data, Mapping) else None
+        label = quote_go(name) if isinstance(name, str) else "(without a name)"
+        raise _Problems([f"{kind} {label}: {line}" for line in describe_validation_error(exc)]) from None
 
 
 def _check_protocol(protocol: str, what: str) -> None:
@@ -486,9 +498,38 @@ class RemoteWriteEndpoint(_Model):
     @classmethod
     def _http_url(cls, url: str) -> str:
         scheme, sep, rest = url.partition("://")
-        if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/"):
-            raise ValueError(f"{quote_go(url)} is not an http:// or https:// URL with a host")
+        if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/") or not _splits(url):
+            raise ValueError(f"{_redact_userinfo(url)} is not an http:// or https:// URL with a host")
         return url
+
+    def __repr_args__(self) -> Any:
+        """The URL's userinfo password is a secret too: reprs show it redacted."""
+        for name, value in super().__repr_args__():
+            yield name, (_redact_userinfo(value)[1:-1] if name == "url" else value)
+
+    @field_validator("headers")
+    @classmethod
+    def _not_reserved(cls, headers: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        """Prometheus's validateHeaders: the protocol's headers are the sender's, not the user's."""
+        for name in headers:
+            if name.lower() in REMOTE_WRITE_RESERVED_HEADERS:
+                raise ValueError(f"{name} is a reserved header. It must not be changed")
+        return headers
+
+    @model_validator(mode="after")
+    def _one_authentication(self) -> Self:
+        """Prometheus takes Authorization only from one authentication setting, never from two.
+
+        This endpoint has no auth blocks yet, so the `Authorization` header is how it authenticates
+        (bearer tokens, API keys); userinfo in the URL is the other way (basic auth). Both at once
+        would leave one silently unused.
+        """
+        has_header = any(name.lower() == "authorization" for name in self.headers)
+        if has_header and "@" in urlsplit(self.url).netloc:
+            raise ValueError(
+                "at most one of an Authorization header and a user:password@ in the URL must be configured"
+            )
+        return self
 
     @model_validator(mode="after")
     def _positive_durations(self) -> Self:
@@ -503,16 +544,9 @@ class RemoteWriteEndpoint(_Model):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _name_the_endpoint(cls, data: Any, handler: Any) -> Self:
+    def _name_the_endpoint(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Self:
         """Every error starts with `remote_write "<name>": `; defined last, so it wraps the rest."""
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            name = data.get("name") if isinstance(data, Mapping) else None
-            label = quote_go(name) if isinstance(name, str) else "(without a name)"
-            raise _Problems(
-                [f"remote_write {label}: {line}" for line in describe_validation_error(exc)]
-            ) from None
+        return _naming_errors("remote_write", data, handler)
 
 
 class ConfigFile(_Model):
@@ -542,6 +576,27 @@ class ConfigFile(_Model):
         if problems:
             raise _Problems(problems)
         return self
+
+
+def _splits(url: str) -> bool:
+    """Whether the URL parses at all (urlsplit rejects e.g. an unclosed IPv6 bracket)."""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
+
+
+def _redact_userinfo(url: str) -> str:
+    """The URL quoted as Go does, its userinfo's password (a secret) replaced by `xxxxx`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return quote_go(url.split("@")[-1])
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        url = urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:xxxxx@{host}"))
+    return quote_go(url)
 
 
 def describe_validation_error(exc: ValidationError) -> list[str]:

@@ -76,6 +76,19 @@ def _envelope_size(plan: JobPlan, tick_ms: int) -> int:
     return len(empty.model_dump_json().encode()) + _SHARD_ID_SLACK
 
 
+def oversized_targets(plan: JobPlan, tick_ms: int, limit: int) -> list[tuple[Target, int]]:
+    """The targets of a plan whose shard would exceed `limit` bytes even with no other target in it.
+
+    Planning packs shards to MAX_MESSAGE_BYTES, but always puts at least one scrape in a shard; so
+    a target whose own labels (or a job whose own configuration) are that large would make a
+    message SQS refuses. Returned with the size of such a one-target message.
+    """
+    envelope = _envelope_size(plan, tick_ms)
+    due_digits = len(str(tick_ms + WINDOW_S * 1000))
+    sizes = ((target, envelope + _scrape_size(target, due_digits)) for target in plan.targets)
+    return [(target, size) for target, size in sizes if size > limit]
+
+
 def iter_shards(
     plans: Sequence[JobPlan],
     tick_ms: int,

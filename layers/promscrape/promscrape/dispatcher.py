@@ -15,17 +15,17 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from promscrape.config import RemoteWriteEndpoint, ScrapeJob, describe_validation_error
-from promscrape.dispatch import WINDOW_S, JobPlan, iter_shards
+from promscrape.dispatch import WINDOW_S, JobPlan, iter_shards, oversized_targets
 from promscrape.durations import quote_go
 from promscrape.messages import ShardMessage
-from promscrape.queues import send_shards
+from promscrape.queues import MAX_SHARD_MESSAGE_BYTES, send_shards
 from promscrape.targets import ADDRESS, DroppedTarget, Target, TargetBuilder, offset_seed
 
 if TYPE_CHECKING:
@@ -234,6 +234,7 @@ def run_dispatch(
         report.shards += send_shards(sqs_client, settings.scrape_queue_url, sent)
         chunk.clear()
 
+    plans = [_without_oversized(plan, scheduled_ms, report) for plan in plans]
     for message, delay in iter_shards(plans, scheduled_ms):
         report.scrapes += len(message.targets)
         report.message_bytes += len(message.model_dump_json().encode())
@@ -247,6 +248,20 @@ def run_dispatch(
     if metrics is not None:
         record_metrics(metrics, report)
     return report
+
+
+def _without_oversized(plan: JobPlan, scheduled_ms: int, report: DispatchReport) -> JobPlan:
+    """The plan minus the targets SQS could not carry, each reported once: the tick goes on."""
+    oversized = oversized_targets(plan, scheduled_ms, MAX_SHARD_MESSAGE_BYTES)
+    if not oversized:
+        return plan
+    for target, size in oversized:
+        error = f"shard message of {size} bytes exceeds the scrape queue's limit of {MAX_SHARD_MESSAGE_BYTES}"
+        report.failed_targets.append(FailedTarget(job=plan.name, address=target.url, error=error))
+        logger.error("target dropped", extra={"job": plan.name, "url": target.url, "error": error})
+    report.targets -= len(oversized)
+    dropped = {id(target) for target, _ in oversized}
+    return replace(plan, targets=[target for target in plan.targets if id(target) not in dropped])
 
 
 def record_metrics(metrics: "Metrics", report: DispatchReport) -> None:

@@ -104,20 +104,22 @@ class _Watchdog:
             return self.fired
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Hands the connection to the watchdog of the request in flight on this thread."""
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         watchdog = getattr(_in_flight, "watchdog", None)
         if watchdog is not None:
             watchdog.connection = self
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watchdog = getattr(_in_flight, "watchdog", None)
-        if watchdog is not None:
-            watchdog.connection = self
-        super().request(*args, **kwargs)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPConnectionPool(HTTPConnectionPool):
@@ -153,8 +155,15 @@ def accept_header(protocols: Sequence[str], escaping_scheme: str = "underscores"
 
 
 def format_timeout_seconds(timeout_ms: int) -> str:
-    """Go's FormatFloat(seconds, 'f', -1, 64): `10`, `1.5`, `0.25`, never an exponent."""
-    return format((Decimal(timeout_ms) / 1000).normalize(), "f")
+    """Go's FormatFloat(timeout.Seconds(), 'f', -1, 64), byte for byte: `10`, `1.5`, never an exponent.
+
+    Duration.Seconds() is float64(whole seconds) + float64(nanoseconds)/1e9, two roundings, so 1118 ms
+    goes out as `1.1179999999999999`, not `1.118`. Python's floats are the same IEEE doubles and its
+    repr the same shortest round-trip digits; Decimal only writes them without an exponent.
+    """
+    whole, rest_ms = divmod(timeout_ms, 1000)
+    seconds = float(whole) + float(rest_ms * 1_000_000) / 1e9
+    return format(Decimal(repr(seconds)).normalize(), "f")
 
 
 def scrape_headers(
@@ -195,8 +204,10 @@ def fetch(
     response = _get(pool, url, headers, deadline, follow_redirects)
     try:
         if response.status != 200:
-            reason = response.reason or _standard_reason(response.status)
-            raise ScrapeError(f"server returned HTTP status {response.status} {reason}".rstrip())
+            # Go's resp.Status is the status line as the server sent it: no reason filled in.
+            raise ScrapeError(
+                f"server returned HTTP status {response.status} {response.reason or ''}".rstrip()
+            )
         content_encoding = response.headers.get("Content-Encoding")
         if content_encoding == "gzip":
             body = _read_gzip(response, deadline, limit)
@@ -210,11 +221,14 @@ def fetch(
     return FetchResult(body=body, content_type=response.headers.get("Content-Type"))
 
 
-def _standard_reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+def strip_password(url: str) -> str:
+    """The URL as Go's http.Client names it in errors: a password in the userinfo becomes `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo = parts.netloc.rpartition("@")[0]
+    user = userinfo.partition(":")[0]
+    return url.replace(f"{userinfo}@", f"{user}:***@", 1)
 
 
 def _get(
@@ -224,52 +238,89 @@ def _get(
     deadline: float,
     follow_redirects: bool,
 ) -> urllib3.BaseHTTPResponse:
-    """Send the GET, following redirects ourselves so every hop shares the one deadline."""
+    """Send the GET, following redirects as Go's http.Client does, every hop within the one deadline.
+
+    Go's rules, so a target sees the same requests as from Prometheus: at most 10 requests (the
+    10th redirect fails naming its raw Location); each hop carries the first request's headers
+    plus a Referer naming the previous URL (none from https to http; a Referer the job set is
+    kept); credentials are dropped for good once a hop leaves the first host and its subdomains.
+    """
+    initial_host = urlsplit(url).hostname or ""
+    explicit_referer = "Referer" in headers
     current_url, current_headers = url, headers
-    for hop in range(MAX_REDIRECTS + 1):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ScrapeError(f'Get "{current_url}": {DEADLINE_EXCEEDED}')
-        _in_flight.watchdog = watchdog = _Watchdog(remaining)
-        try:
-            response = pool.request(
-                "GET",
-                current_url,
-                headers=current_headers,
-                timeout=urllib3.Timeout(total=remaining),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-                decode_content=False,
-            )
-        except (HTTPError, OSError) as exc:
-            detail = DEADLINE_EXCEEDED if watchdog.stop() else _request_error(current_url, exc)
-            raise ScrapeError(f'Get "{current_url}": {detail}') from exc
-        finally:
-            _in_flight.watchdog = None
-        if watchdog.stop():
-            # Cut off while the headers dripped in: what was parsed of them is not a response.
-            response.close()
-            response.release_conn()
-            raise ScrapeError(f'Get "{current_url}": {DEADLINE_EXCEEDED}')
+    stripped = False
+    sent = 0
+    while True:
+        response = _request(pool, current_url, current_headers, deadline)
+        sent += 1
         location = response.headers.get("Location")
         if not follow_redirects or response.status not in _REDIRECT_STATUSES or not location:
             return response
         response.close()
         response.release_conn()
-        if hop == MAX_REDIRECTS:
-            break
+        if sent >= MAX_REDIRECTS:
+            raise ScrapeError(f'Get "{location}": stopped after {MAX_REDIRECTS} redirects')
         next_url = urljoin(current_url, location)
-        if urlsplit(next_url).hostname != urlsplit(current_url).hostname:
-            current_headers = urllib3.HTTPHeaderDict(
-                {k: v for k, v in current_headers.iteritems() if k.lower() not in _SENSITIVE_ON_REDIRECT}
-            )
+        stripped = stripped or not _is_domain_or_subdomain(urlsplit(next_url).hostname or "", initial_host)
+        current_headers = urllib3.HTTPHeaderDict(
+            [(k, v) for k, v in headers.iteritems() if not (stripped and k.lower() in _SENSITIVE_ON_REDIRECT)]
+        )
+        if not explicit_referer and not (current_url.startswith("https:") and next_url.startswith("http:")):
+            current_headers["Referer"] = _without_userinfo(current_url)
         current_url = next_url
-    raise ScrapeError(f'Get "{current_url}": stopped after {MAX_REDIRECTS} redirects')
 
 
-def _request_error(url: str, exc: BaseException) -> str:
-    """Go's wording for what can go wrong before the response headers arrive."""
+def _request(
+    pool: urllib3.PoolManager, url: str, headers: urllib3.HTTPHeaderDict, deadline: float
+) -> urllib3.BaseHTTPResponse:
+    """One GET up to its response headers, which the watchdog bounds by the deadline."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ScrapeError(f'Get "{strip_password(url)}": {DEADLINE_EXCEEDED}')
+    _in_flight.watchdog = watchdog = _Watchdog(remaining)
+    try:
+        response = pool.request(
+            "GET",
+            url,
+            headers=headers,
+            timeout=urllib3.Timeout(total=remaining),
+            retries=False,
+            redirect=False,
+            preload_content=False,
+            decode_content=False,
+        )
+    except (HTTPError, OSError) as exc:
+        detail = DEADLINE_EXCEEDED if watchdog.stop() else request_error(url, exc)
+        raise ScrapeError(f'Get "{strip_password(url)}": {detail}') from exc
+    finally:
+        _in_flight.watchdog = None
+    if watchdog.stop():
+        # Cut off while the headers dripped in: what was parsed of them is not a response.
+        response.close()
+        response.release_conn()
+        raise ScrapeError(f'Get "{strip_password(url)}": {DEADLINE_EXCEEDED}')
+    return response
+
+
+def _is_domain_or_subdomain(sub: str, parent: str) -> bool:
+    """Go's isDomainOrSubdomain on lower-case host names (an IPv6 address is never a subdomain)."""
+    if sub == parent:
+        return True
+    if ":" in sub or "%" in sub:
+        return False
+    return sub.endswith("." + parent)
+
+
+def _without_userinfo(url: str) -> str:
+    """Go's refererForURL: the URL with any `user[:password]@` removed."""
+    netloc = urlsplit(url).netloc
+    if "@" not in netloc:
+        return url
+    return url.replace(netloc.rpartition("@")[0] + "@", "", 1)
+
+
+def request_error(url: str, exc: BaseException) -> str:
+    """Go's wording for what can go wrong before the response headers arrive (dial, TLS, timeout)."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = f"{parts.hostname}:{port}"

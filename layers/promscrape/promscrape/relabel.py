@@ -346,25 +346,76 @@ class RelabelConfig(BaseModel):
 Step = Callable[[Labels], bool]
 
 
+class _Builder(dict[str, str]):
+    """Labels that remember the order Prometheus's labels.Builder.Range visits them in.
+
+    Range visits the original labels still untouched (sorted) first, then the labels set since
+    (the builder's `add` list: in the order of their first Set; a Del forgets one). Only labelmap
+    depends on that order (when two names map to one label, the one visited last wins), so only
+    rule lists with a labelmap pay for this bookkeeping.
+    """
+
+    __slots__ = ("added",)
+
+    def __init__(self, labels: Labels, *, all_added: bool) -> None:
+        super().__init__(labels)
+        self.added: dict[str, None] = dict.fromkeys(labels) if all_added else {}
+
+    def __setitem__(self, name: str, value: str) -> None:
+        super().__setitem__(name, value)
+        self.added.setdefault(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        self.added.pop(name, None)
+
+    def pop(self, name: str, *default: Any) -> Any:  # type: ignore[override]
+        self.added.pop(name, None)
+        return super().pop(name, *default)
+
+    def range_order(self) -> list[tuple[str, str]]:
+        """A snapshot of the labels in Builder.Range's order."""
+        untouched = sorted((name, value) for name, value in self.items() if name not in self.added)
+        return untouched + [(name, self[name]) for name in self.added]
+
+
 class Relabeler:
     """Compiled relabel rules. `process(labels)` returns the relabeled labels or None if dropped.
 
     `process` may change and return the dict it is given. With no rules it is the identity.
+    `process` treats the given labels as a built label set (metric relabeling: Prometheus
+    relabels `lb.Labels()`); `process_target` as labels Set one by one in the dict's order, which
+    is how Prometheus builds a target's labels before relabeling them (PopulateDiscoveredLabels).
+    The two differ only in the order a labelmap visits labels.
     """
 
-    __slots__ = ("_steps", "empty", "process", "rules")
+    __slots__ = ("_steps", "empty", "process", "process_target", "rules")
 
     def __init__(self, rules: list[RelabelConfig], steps: list[Step]) -> None:
         self.rules = tuple(rules)
         self._steps = tuple(steps)
         self.empty = not steps
-        self.process: Callable[[Labels], Labels | None] = self._run if steps else _passthrough
+        self.process: Callable[[Labels], Labels | None]
+        self.process_target: Callable[[Labels], Labels | None]
+        if any(rule.action == "labelmap" for rule in rules):
+            self.process = self._run_built
+            self.process_target = self._run_added
+        else:
+            self.process = self.process_target = self._run if steps else _passthrough
 
     def _run(self, labels: Labels) -> Labels | None:
         for step in self._steps:
             if not step(labels):
                 return None
         return labels
+
+    def _run_built(self, labels: Labels) -> Labels | None:
+        result = self._run(_Builder(labels, all_added=False))
+        return None if result is None else dict(result)
+
+    def _run_added(self, labels: Labels) -> Labels | None:
+        result = self._run(_Builder(labels, all_added=True))
+        return None if result is None else dict(result)
 
 
 def _passthrough(labels: Labels) -> Labels:
@@ -438,7 +489,8 @@ def _compile_step(config: RelabelConfig) -> Step:
         pieces = parse_template(config.replacement, regex)
 
         def labelmap(labels: Labels) -> bool:
-            for name, value in sorted(labels.items()):
+            assert isinstance(labels, _Builder), "a Relabeler with a labelmap runs on a _Builder"
+            for name, value in labels.range_order():
                 data = name.encode()
                 spans = regex.spans(data)
                 if spans is not None:

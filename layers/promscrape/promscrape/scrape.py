@@ -59,10 +59,6 @@ class ScrapeOutcome:
     samples_scraped: int
     samples_post_relabel: int
 
-    @property
-    def up(self) -> bool:
-        return self.status.health == "up"
-
 
 def report_series(
     target_labels: dict[str, str], scrape_ts_ms: int, values: tuple[float, float, float, float]

@@ -14,12 +14,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import urllib3
+from pydantic import ValidationError
 
-from promscrape.config import RemoteWriteEndpoint, ScrapeJob
+from promscrape.config import RemoteWriteEndpoint, ScrapeJob, describe_validation_error
 from promscrape.messages import ShardMessage
 from promscrape.pipeline import SeriesCache
 from promscrape.queues import send_dead_letter
@@ -66,7 +67,6 @@ class ShardReport:
     batches_sent: int = 0
     batches_dead_lettered: int = 0
     samples_dead_lettered: int = 0
-    send_errors: list[str] = field(default_factory=list)
 
     @property
     def targets_up(self) -> int:
@@ -83,6 +83,14 @@ _relabelers: OrderedDict[str, Relabeler] = OrderedDict()
 _series_caches: OrderedDict[CacheKey, SeriesCache] = OrderedDict()
 _caches_in_use: set[CacheKey] = set()
 _state_lock = threading.Lock()
+
+
+def parse_message(body: str) -> ShardMessage:
+    """The scrape queue message, validated; an error never quotes the body, which holds endpoint secrets."""
+    try:
+        return ShardMessage.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValueError("invalid shard message: " + "; ".join(describe_validation_error(exc))) from None
 
 
 def _relabeler(message: ShardMessage, job: ScrapeJob) -> Relabeler | None:
@@ -155,6 +163,10 @@ def process_shard(
     """
     job = ScrapeJob.model_validate(message.job)
     endpoints = [RemoteWriteEndpoint.model_validate(endpoint) for endpoint in message.remote_write]
+    missing = sorted(set(job.forward_to) - {endpoint.name for endpoint in endpoints})
+    if missing:
+        # Scraping anyway would lose these endpoints' samples silently: let SQS dead-letter the shard.
+        raise ValueError(f"shard {message.shard_id}: no remote_write endpoint for forward_to {missing}")
     relabeler = _relabeler(message, job)
     if deadline is None:
         deadline = time.monotonic() + DEFAULT_BUDGET_S
@@ -253,7 +265,6 @@ def _forward(
                 "remote write batch undelivered, dead-lettering it",
                 extra={"endpoint": endpoint.name, "err": error, "samples": len(batch.series)},
             )
-            report.send_errors.append(f"{endpoint.name}: {error}")
             report.batches_dead_lettered += 1
             report.samples_dead_lettered += len(batch.series)
             _dead_letter(endpoint, batch.series, error, settings, sqs_client)

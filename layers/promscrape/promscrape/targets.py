@@ -181,13 +181,26 @@ class TargetBuilder:
             self._durations[text] = ms
         return ms
 
+    def _query_with(self, items: list[tuple[str, str]]) -> str:
+        """Target.URL()'s query: a `__param_<k>` label replaces the first value of k, or adds k."""
+        params = {k: list(v) for k, v in self._params.items()}
+        for name, value in items:
+            if not name.startswith(PARAM_PREFIX):
+                continue
+            key = name[len(PARAM_PREFIX) :]
+            if params.get(key):
+                params[key][0] = value
+            else:
+                params[key] = [value]
+        return encode_params(params)
+
     def build(self, discovered: Mapping[str, str]) -> Target | DroppedTarget:
         """PopulateLabels + Target.URL() + Target.hash() for one target's discovered labels."""
         lb = {k: v for k, v in discovered.items() if v != ""}
         for name, value in self._defaults:
             if not lb.get(name):
                 lb[name] = value
-        result = self.relabeler.process(lb)
+        result = self.relabeler.process_target(lb)
         if result is None:
             return DroppedTarget(discovered, None)
         lb = result
@@ -243,21 +256,9 @@ class TargetBuilder:
                 public.append(item)
             items.append(item)
 
-        query = self._query
-        if has_params:
-            params = {k: list(v) for k, v in self._params.items()}
-            for name, value in items:
-                if not name.startswith(PARAM_PREFIX):
-                    continue
-                key = name[len(PARAM_PREFIX) :]
-                if params.get(key):
-                    params[key][0] = value
-                else:
-                    params[key] = [value]
-            query = encode_params(params)
-        url = build_url(lb.get(SCHEME, ""), address, lb.get(METRICS_PATH, ""), query)
-
         try:
+            query = self._query_with(items) if has_params else self._query
+            url = build_url(lb.get(SCHEME, ""), address, lb.get(METRICS_PATH, ""), query)
             hashed = target_hash(items, url)
         except UnicodeEncodeError:
             # Go checks label values are valid UTF-8; a str with a lone surrogate is the only way here.

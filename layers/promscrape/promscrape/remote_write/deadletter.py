@@ -1,8 +1,9 @@
 """Dead letters: remote write batches still undelivered when the scraper's time ran out.
 
 Where Prometheus keeps retrying from its WAL, this project puts the exact request (snappy body,
-base64 in JSON) on the dead-letter queue so it can be replayed later (REFERENCE §16). Endpoint
-header values are never stored: replay takes the endpoint, with its secrets, from the config.
+base64 in JSON) on the dead-letter queue so it can be replayed later (REFERENCE §16). Secrets are
+never stored (no header values, the URL without its password): replay takes the endpoint, with its
+secrets, from the config.
 """
 
 import base64
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, Self
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from promscrape.http import strip_password
 from promscrape.remote_write import v1
 from promscrape.remote_write.send import SendResult, send_compressed
 
@@ -27,7 +29,7 @@ class DeadLetter(BaseModel):
 
     kind: Literal["remote_write"] = "remote_write"
     endpoint_name: str
-    endpoint_url: str
+    endpoint_url: str = Field(description="where it was sent; a password in the URL shows as ***")
     payload: str = Field(description="base64 of the snappy (block format) WriteRequest, as sent", repr=False)
     error: str = Field(description="the last error of the send")
     sample_count: int = Field(ge=0)
@@ -56,7 +58,7 @@ class DeadLetter(BaseModel):
         """The dead letter of an uncompressed WriteRequest that endpoint did not accept."""
         return cls(
             endpoint_name=endpoint.name,
-            endpoint_url=endpoint.url,
+            endpoint_url=strip_password(endpoint.url),
             payload=base64.b64encode(v1.compress(body_uncompressed)).decode("ascii"),
             error=error,
             sample_count=sample_count,

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import urllib3
 from urllib3.exceptions import HTTPError, LocationValueError
 
+from promscrape.http import request_error, strip_password
 from promscrape.remote_write import v1
 
 if TYPE_CHECKING:
@@ -108,15 +109,6 @@ def retry_after_seconds(value: str | None, now_epoch: float) -> float:
     return 0.0
 
 
-def _redacted_url(url: str) -> str:
-    """The URL without a password in its userinfo, for error texts."""
-    parsed = urllib3.util.parse_url(url)
-    if parsed.auth and ":" in parsed.auth:
-        user = parsed.auth.split(":", 1)[0]
-        return parsed._replace(auth=f"{user}:xxxxx").url
-    return url
-
-
 def _headers(endpoint: "RemoteWriteEndpoint", retry_attempt: int) -> dict[str, str]:
     """Endpoint headers, then the protocol's own headers (which win), then Retry-Attempt.
 
@@ -130,6 +122,12 @@ def _headers(endpoint: "RemoteWriteEndpoint", retry_attempt: int) -> dict[str, s
     if retry_attempt > 0:
         headers["Retry-Attempt"] = str(retry_attempt)
     return headers
+
+
+def _first_line(raw: bytes) -> str:
+    """What Prometheus quotes of an error response: its first line (bufio.ScanLines), as sent."""
+    line = raw.split(b"\n", 1)[0].removesuffix(b"\r")
+    return line.decode("utf-8", "replace")
 
 
 def _attempt(
@@ -152,9 +150,9 @@ def _attempt(
             preload_content=False,
         )
     except LocationValueError as exc:
-        return _Failure(None, f'Post "{_redacted_url(endpoint.url)}": {exc}', recoverable=False)
+        return _Failure(None, _post_error(endpoint.url, exc), recoverable=False)
     except HTTPError as exc:
-        return _Failure(None, f'Post "{_redacted_url(endpoint.url)}": {exc}', recoverable=True)
+        return _Failure(None, _post_error(endpoint.url, exc), recoverable=True)
     except ValueError:
         # http.client rejects a header value with CR/LF and quotes it: never repeat that text.
         names = ", ".join(sorted(endpoint.headers))
@@ -163,18 +161,23 @@ def _attempt(
         status = response.status
         if 200 <= status < 300:
             return status
-        text = response.read(MAX_ERROR_BODY).decode("utf-8", "replace").strip()
-        error = f"server returned HTTP status {status} {response.reason or ''}".rstrip() + f": {text}"
-        recoverable = status >= 500 or (status == 429 and endpoint.retry_on_http_429)
+        line = _first_line(response.read(MAX_ERROR_BODY))
+        error = f"server returned HTTP status {status} {response.reason or ''}".rstrip() + f": {line}"
+        recoverable = status // 100 == 5 or (status == 429 and endpoint.retry_on_http_429)
         retry_after = (
             retry_after_seconds(response.headers.get("Retry-After"), time.time()) if recoverable else 0.0
         )
         return _Failure(status, error, recoverable, retry_after)
     except HTTPError as exc:
-        return _Failure(None, f'Post "{_redacted_url(endpoint.url)}": {exc}', recoverable=True)
+        return _Failure(None, _post_error(endpoint.url, exc), recoverable=True)
     finally:
         response.drain_conn()
         response.release_conn()
+
+
+def _post_error(url: str, exc: BaseException) -> str:
+    """Go's url.Error text for a POST that got no response: `Post "<url, no password>": <cause>`."""
+    return f'Post "{strip_password(url)}": {request_error(url, exc)}'
 
 
 def send_request(
