@@ -1,0 +1,197 @@
+"""The scrape hot path: CPU per sample and peak memory of parse -> label -> encode -> compress.
+
+For generated bodies of 1k, 10k and 100k series (benchmarks/payloads.py: 5 labels, ~150 bytes a
+line, HELP and TYPE on every family) it measures, each in a fresh subprocess so its peak RSS
+(ru_maxrss) is its own:
+  cold    - first scrape of a target: a new SeriesCache, keys never validated before (the
+            process-wide tables of label headers and compiled encoders are warm after the first
+            round, as in a warm Lambda seeing a new target of a known exporter)
+  warm    - repeat scrape of the same target: the SeriesCache of the previous scrape
+  client  - prometheus_client's text_string_to_metric_families alone (parse only), the reference
+CPU time is time.process_time() of the best of N rounds, per sample. The pipeline is
+exposition.fast.parse -> pipeline.process -> requests of 2000 samples joined and snappy-compressed
+one at a time (v1.compress), as the scraper's batches are. Also: the cold start (import time of each Lambda handler module in a fresh interpreter,
+best of 3) and the machine.
+
+Run: .venv/bin/python benchmarks/pipeline.py [--quick]
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent
+REPO = BENCHMARKS.parent
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000,)
+KINDS = ("cold", "warm", "client")
+TARGET_LABELS = {"instance": "10.1.2.3:8080", "job": "app"}
+SCRAPE_TS_MS = 1_767_225_600_000
+HANDLERS = ("functions/dispatcher/app.py", "functions/scraper/app.py")
+# What Lambda's environment gives the handlers (template.yaml); no AWS call happens at import.
+HANDLER_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "TARGETS_TABLE": "promscrape-targets",
+    "STATUS_TABLE": "promscrape-status",
+    "SCRAPE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/promscrape-scrape",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/promscrape-dlq",
+    "STACK_NAME": "promscrape",
+    "POWERTOOLS_SERVICE_NAME": "promscrape",
+}
+
+
+def measure(kind: str, path: Path, rounds: int) -> dict[str, float]:
+    """Run in the child process: best CPU seconds per sample over `rounds`, and the peak RSS."""
+    body = path.read_bytes()
+    if kind == "client":
+        from prometheus_client.parser import text_string_to_metric_families
+
+        def once() -> int:
+            return sum(len(family.samples) for family in text_string_to_metric_families(body.decode()))
+
+    else:
+        from promscrape import pipeline
+        from promscrape.exposition import fast
+        from promscrape.remote_write import v1
+
+        cache = pipeline.SeriesCache()
+
+        def once() -> int:
+            if kind == "cold":
+                fast._VALID_KEYS.clear()
+                cache.clear()
+            result = pipeline.process(
+                fast.parse(body),
+                target_labels=TARGET_LABELS,
+                honor_labels=False,
+                honor_timestamps=True,
+                metric_relabeler=None,
+                scrape_ts_ms=SCRAPE_TS_MS,
+                cache=cache,
+            )
+            assert result.error is None, result.error
+            series = result.series
+            for start in range(0, len(series), v1.DEFAULT_MAX_SAMPLES):  # as scraper._batches does
+                v1.compress(b"".join(series[start : start + v1.DEFAULT_MAX_SAMPLES]))
+            return result.samples_scraped
+
+        if kind == "warm":
+            once()
+    best = float("inf")
+    samples = 0
+    for _ in range(rounds):
+        start = time.process_time()
+        samples = once()
+        best = min(best, time.process_time() - start)
+    return {
+        "us_per_sample": best / samples * 1e6,
+        "samples": samples,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_child(kind: str, path: Path, rounds: int) -> dict[str, float]:
+    """One measurement in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), str(rounds)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return json.loads(out.stdout)
+
+
+def import_time(module_path: str) -> float:
+    """Seconds to import a handler module in a fresh interpreter (best of 3)."""
+    directory = str(REPO / Path(module_path).parent)
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); start = time.perf_counter(); import app; "
+        "print(time.perf_counter() - start)"
+    )
+    env = {**os.environ, **HANDLER_ENV}
+    times = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", code, directory],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return min(times)
+
+
+def machine() -> str:
+    """CPU model, cores, Python: what the figures depend on."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{model}, {os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()} ({platform.python_implementation()})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1k series, few rounds")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROUNDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, path, rounds = args.child
+        print(json.dumps(measure(kind, Path(path), int(rounds))))
+        return
+
+    sys.path.insert(0, str(BENCHMARKS))
+    import payloads
+
+    sizes = QUICK_SIZES if args.quick else SIZES
+    print(f"machine: {machine()}")
+    header = (
+        f"{'series':>8} {'body MB':>8} | {'cold us/s':>9} {'warm us/s':>9} {'client us/s':>11} | "
+        f"{'x cold':>6} {'x warm':>6} | {'RSS cold':>8} {'RSS warm':>8} {'RSS client':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            path = Path(tmp) / f"payload-{size}.prom"
+            path.write_bytes(payloads.generate(size))
+            rounds = 2 if args.quick else max(3, min(20, 300_000 // size))
+            got = {
+                kind: run_child(kind, path, rounds if kind != "client" else max(1, rounds // 3))
+                for kind in KINDS
+            }
+            client = got["client"]["us_per_sample"]
+            cold, warm = got["cold"]["us_per_sample"], got["warm"]["us_per_sample"]
+            print(
+                f"{size:>8} {path.stat().st_size / 1e6:>8.1f} | {got['cold']['us_per_sample']:>9.2f} "
+                f"{got['warm']['us_per_sample']:>9.2f} {client:>11.2f} | "
+                f"{client / cold:>6.1f} {client / warm:>6.1f} | "
+                f"{got['cold']['peak_rss_mb']:>7.0f}M {got['warm']['peak_rss_mb']:>7.0f}M "
+                f"{got['client']['peak_rss_mb']:>9.0f}M"
+            )
+    print()
+    print("cold start (import of the handler module in a fresh interpreter, best of 3):")
+    for handler in HANDLERS:
+        print(f"  {handler}: {import_time(handler) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

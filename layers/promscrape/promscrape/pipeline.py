@@ -1,0 +1,581 @@
+"""The hot path of a scrape: exposition columns -> Prometheus's per-sample rules -> remote-write bytes.
+
+Order (REFERENCE §7): target labels merged (honor_labels) -> metric relabeling -> dropped when no
+labels are left -> `__name__` present and a valid legacy name -> duplicates (first wins, counted) ->
+append. Everything that depends only on a series' text (its final labels, or "dropped") is decided
+once per series and cached per target as the pre-encoded head of its remote-write entry, so a
+repeat scrape costs about one dict lookup, one struct.pack and one concatenation per sample, done
+column-wise with C-level builtins (`map`, `zip`, `dict.fromkeys`) instead of a Python loop.
+"""
+
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import compress, pairwise, repeat
+from operator import add, attrgetter, contains, is_not, itemgetter
+from typing import Protocol
+
+from promscrape.exposition import fast
+from promscrape.exposition.floats import go_quote
+from promscrape.exposition.model import Exposition, Labels
+from promscrape.remote_write import v1
+
+__all__ = [
+    "MAX_AHEAD_MS",
+    "MISSING_NAME",
+    "NO_LIMITS",
+    "SAMPLE_LIMIT_EXCEEDED",
+    "Limits",
+    "PipelineResult",
+    "SeriesCache",
+    "format_labels",
+    "process",
+]
+
+MAX_AHEAD_MS = 10 * 60 * 1000
+"""Samples stamped further than this past the scrape are dropped (Prometheus's maxAheadTime)."""
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+MISSING_NAME = "missing metric name (__name__ label)"
+_EXPORTED = "exported_"
+_DROPPED = b""
+"""Cache value of a series that metric relabeling drops (a real head is never empty)."""
+
+
+class Relabeler(Protocol):
+    """What the pipeline needs of relabel.Relabeler (CONFIG's): a dict in, a dict or None out."""
+
+    empty: bool
+
+    def process(self, labels: dict[str, str]) -> dict[str, str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The job's per-scrape limits (Alloy's `sample_limit`, `label_limit`, ...); 0 means unlimited."""
+
+    sample_limit: int = 0
+    label_limit: int = 0
+    label_name_length_limit: int = 0
+    label_value_length_limit: int = 0
+
+    @property
+    def on_labels(self) -> bool:
+        """Whether any label limit is set (every new series is then checked one by one)."""
+        return bool(self.label_limit or self.label_name_length_limit or self.label_value_length_limit)
+
+
+NO_LIMITS = Limits()
+SAMPLE_LIMIT_EXCEEDED = "sample limit exceeded"
+
+
+@dataclass(slots=True)
+class PipelineResult:
+    """The encoded series of one scrape and the counts the report metrics need (REFERENCE §8)."""
+
+    series: list[bytes]
+    samples_scraped: int
+    samples_post_relabel: int
+    error: str | None = None
+
+
+class SeriesCache:
+    """Per-target memo: series text -> the encoded head of its remote-write entry (or dropped).
+
+    The caller keys caches by scrape URL and job configuration (so metric relabeling is covered);
+    target labels, honor_labels and the sample encoding width are checked here, and any change
+    clears the cache. Bounded: over `max_entries` it is cleared, and after a scrape it is pruned
+    to that scrape's series when stale entries outnumber live ones. Correctness never depends on it.
+    """
+
+    __slots__ = ("context", "entries", "max_entries")
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self.entries: dict[str, bytes] = {}
+        self.context: tuple[object, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def clear(self) -> None:
+        """Forget every series (the next scrape pays the first-scrape cost again)."""
+        self.entries.clear()
+
+
+class _SampleError(Exception):
+    """A series that fails the whole scrape (missing or invalid names); message is Prometheus's."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def format_labels(labels: Iterable[tuple[str, str]]) -> str:
+    """Prometheus's labels.String(): sorted, `{a="x", "b.c"="y"}` (names quoted when not legacy-valid)."""
+    parts = []
+    for name, value in sorted(labels):
+        shown = name if _LABEL_NAME.fullmatch(name) else go_quote(name.encode())
+        parts.append(f"{shown}={go_quote(value.encode())}")
+    return "{" + ", ".join(parts) + "}"
+
+
+class _Headers(dict[int, bytes]):
+    """Label entry headers of one label name by value length: tag, entry length, name, value tag+length."""
+
+    __slots__ = ("_name_field",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        raw = name.encode()
+        self._name_field = b"\x0a" + v1.varint(len(raw)) + raw + b"\x12"
+
+    def __missing__(self, size: int) -> bytes:
+        length = v1.varint(size)
+        header = b"\x0a" + v1.varint(len(self._name_field) + len(length) + size) + self._name_field + length
+        self[size] = header
+        return header
+
+
+class _Entries(dict[str, bytes]):
+    """Encoded label entries of one label name by raw value: values repeat across series and targets.
+
+    With `canonical`, the value is first put in Prometheus's `le`/`quantile` form. All tables
+    together hold at most _ENTRIES_MAX entries: past it every table is cleared (a label with unique
+    values, like a pod name, keeps missing and clearing; correctness never depends on it).
+    """
+
+    __slots__ = ("_canonical", "_headers")
+
+    def __init__(self, name: str, canonical: bool) -> None:
+        super().__init__()
+        self._headers = _Headers(name)
+        self._canonical = canonical
+
+    def __missing__(self, value: str) -> bytes:
+        raw = (fast.normalized(value) if self._canonical else value).encode()
+        entry = self._headers[len(raw)] + raw
+        _ENTRY_COUNT[0] += 1
+        if _ENTRY_COUNT[0] > _ENTRIES_MAX:
+            _ENTRY_COUNT[0] = 0
+            for table in list(_ENTRIES.values()):
+                table.clear()
+        self[value] = entry
+        return entry
+
+
+_ENTRIES_MAX = 20_000
+_ENTRY_COUNT = [0]
+_ENTRIES: dict[tuple[str, bool], _Entries] = {}
+
+
+def _entries(name: str, canonical: bool) -> _Entries:
+    """The process-wide entry table of a label name."""
+    table = _ENTRIES.get((name, canonical))
+    if table is None:
+        table = _ENTRIES[name, canonical] = _Entries(name, canonical)
+    return table
+
+
+_EVEN = itemgetter(slice(0, None, 2))
+_NAME_OF = attrgetter("name")
+
+
+def _names_of(shape: "fast.Shape | None") -> object:
+    """A shape's interned label-name tuple (None for a key that is not canonical)."""
+    return None if shape is None else shape.names
+
+
+_SCALES = ("histogram", "summary")
+_CHUNK = 2048
+"""Keys split at a time on the first scrape: bounds the temporary pieces (11 objects a key)."""
+
+_Encoder = Callable[[list[str], bytes, tuple[bytes, ...]], bytes]
+_ENCODERS: dict[tuple[object, ...], _Encoder | None] = {}
+"""Compiled encoders by label-name layout, process-wide (bounded by clearing)."""
+
+
+def _compile_encoder(
+    names: tuple[str, ...], scale: str, target: tuple[tuple[str, str], ...], honor: bool, sample_len: int
+) -> _Encoder | None:
+    """Python source for one label-name layout: `enc(parts, name_entry, target_entries) -> head`.
+
+    `parts` is a key split on `"` (label values at odd positions); the metric name's entry and the
+    target labels' entries are arguments, so one encoder serves every metric with these label
+    names. None when a target label collides with a scraped one under honor_labels=false (the
+    exported_ renaming takes the general path).
+    """
+    special = names.index("le") if scale == "histogram" and "le" in names else -1
+    if scale == "summary" and "quantile" in names:
+        special = names.index("quantile")
+    sources: dict[str, str] = {"__name__": "n"}
+    namespace: dict[str, object] = {"V": v1._VARINT_TABLE, "W": v1.varint}
+    for index, name in enumerate(names):
+        namespace[f"e{index}"] = _entries(name, index == special)
+        sources[name] = f"e{index}[p[{2 * index + 1}]]"
+    constant = 0
+    for name, _ in target:
+        if name in sources:
+            if not honor:
+                return None
+            continue
+        sources[name] = f"t[{constant}]"
+        constant += 1
+    pieces = ", ".join(sources[name] for name in sorted(sources))
+    namespace["T"] = b"\x12" + v1.varint(sample_len) + b"\x09"
+    code = (
+        "def enc(p, n, t):\n"
+        f"    x = b''.join(({pieces},))\n"
+        f"    s = len(x) + {2 + sample_len}\n"
+        "    return b'\\x0a' + (V[s] if s < 16384 else W(s)) + x + T\n"
+    )
+    exec(code, namespace)
+    return namespace["enc"]  # type: ignore[return-value]
+
+
+class _Labeler:
+    """Turns scraped series into cached heads, per Prometheus's mutateSampleLabels.
+
+    Built once per process() call from the target labels (sorted, as Prometheus ranges over them),
+    honor_labels and the sample encoding width. Without metric relabeling, series of the fast
+    parser are encoded straight from their key text, a run of keys of one shape at a time, by an
+    encoder compiled once per label-name layout (merge and sort of names done once, label headers
+    from tables); everything else takes the general path over (name, labels) tuples.
+    """
+
+    __slots__ = ("_head_tail", "_honor", "_limits", "_prepared", "_relabel", "_sample_len", "_target")
+
+    def __init__(
+        self,
+        target_labels: Mapping[str, str],
+        honor_labels: bool,
+        relabel: Callable[[dict[str, str]], dict[str, str] | None] | None,
+        sample_len: int,
+        limits: Limits = NO_LIMITS,
+    ) -> None:
+        self._target = sorted(target_labels.items())
+        self._limits = limits
+        self._honor = honor_labels
+        self._relabel = relabel
+        self._sample_len = sample_len
+        self._head_tail = b"\x12" + v1.varint(sample_len) + b"\x09"
+        self._prepared: dict[
+            tuple[tuple[str, ...], str], tuple[_Encoder, bytes, tuple[bytes, ...]] | None
+        ] = {}
+
+    def fill(
+        self, keys: list[str], series: Mapping[str, tuple[str, Labels]], entries: dict[str, bytes]
+    ) -> None:
+        """Put the head (or `_DROPPED`) of every key in entries, in order; _SampleError at the first bad."""
+        if not isinstance(series, fast.Series) or self._relabel is not None or self._limits.on_labels:
+            for key in keys:
+                entries[key] = self.head(key, *series[key])
+            return
+        names_entries = _entries("__name__", False)
+        for offset in range(0, len(keys), _CHUNK):
+            chunk = keys[offset : offset + _CHUNK]
+            splits = list(map(str.split, chunk, repeat('"')))
+            shapes = fast.shapes(list(map(tuple, map(_EVEN, splits))))
+            layouts = list(map(_names_of, shapes))
+            bounds = [0, *compress(range(1, len(chunk)), map(is_not, layouts[1:], layouts)), len(chunk)]
+            for start, end in pairwise(bounds):
+                group = chunk[start:end]
+                prepared = self._prepared_for(shapes[start], group, series)
+                if prepared is None:
+                    for key in group:
+                        entries[key] = self.head(key, *series[key])
+                    continue
+                encoder, constants = prepared
+                metric_names = map(names_entries.__getitem__, map(_NAME_OF, shapes[start:end]))
+                entries.update(
+                    zip(group, map(encoder, splits[start:end], metric_names, repeat(constants)), strict=True)
+                )
+
+    def _prepared_for(
+        self, shape: "fast.Shape | None", keys: list[str], series: "fast.Series"
+    ) -> tuple[_Encoder, tuple[bytes, ...]] | None:
+        """Encoder and target label entries for consecutive keys of one label layout; None: general path."""
+        if shape is None or not shape.plain or any(map(contains, keys, repeat('""'))):
+            return None
+        scale = ""
+        if shape.scaled:
+            kinds = set(map(series.type_of, keys))
+            if len(kinds) != 1:
+                return None
+            scale = kinds.pop()
+            if scale not in _SCALES:
+                scale = ""
+        prepared = self._prepared.get((shape.names, scale), False)
+        if prepared is False:
+            prepared = self._prepared[shape.names, scale] = self._prepare(shape.names, scale)
+        return prepared
+
+    def _prepare(self, names: tuple[str, ...], scale: str) -> tuple[_Encoder, tuple[bytes, ...]] | None:
+        """The compiled encoder of a label layout with this target's label entries, or None (general path)."""
+        target = tuple(self._target)
+        layout = (names, scale, tuple(name for name, _ in target), self._honor, self._sample_len)
+        encoder = _ENCODERS.get(layout, False)
+        if encoder is False:
+            if len(_ENCODERS) >= 10_000:
+                _ENCODERS.clear()
+            encoder = _ENCODERS[layout] = _compile_encoder(
+                names, scale, target, self._honor, self._sample_len
+            )
+        if encoder is None:
+            return None
+        present = set(names)
+        constants = tuple(v1.encode_labels([pair]) for pair in target if pair[0] not in present and pair[1])
+        if len(constants) != sum(1 for name, _ in target if name not in present):
+            return None
+        return encoder, constants
+
+    def _head(self, block: bytes) -> bytes:
+        """Head = WriteRequest field-1 tag and length, the labels, the sample's tag, length and double tag."""
+        return b"\x0a" + v1.varint(len(block) + 2 + self._sample_len) + block + self._head_tail
+
+    def head(self, key: str, name: str, labels: Labels) -> bytes:
+        """The general path: merge, relabel, check and encode one series; `_DROPPED` or raise _SampleError."""
+        merged: dict[str, str] = {}
+        if name:
+            merged["__name__"] = name
+        for label, value in labels:
+            merged.setdefault(label, value)
+        duplicates: set[str] = set()
+        if len(merged) != len(labels) + bool(name):
+            names = [label for label, _ in labels] + (["__name__"] if name else [])
+            duplicates = {label for label in names if names.count(label) > 1}
+        merged = self._merge(merged)
+        if self._relabel is not None:
+            relabeled = self._relabel(merged)
+            if not relabeled:
+                return _DROPPED
+            merged = relabeled
+        if "__name__" not in merged:
+            raise _SampleError(key, MISSING_NAME)
+        if not _METRIC_NAME.fullmatch(merged["__name__"]) or not all(map(_LABEL_NAME.fullmatch, merged)):
+            raise _SampleError(key, f"invalid metric name or label names: {format_labels(merged.items())}")
+        pairs = sorted(merged.items())
+        if self._limits.on_labels:
+            exceeded = _label_limits_error(pairs, merged["__name__"], self._limits)
+            if exceeded is not None:
+                raise _SampleError(key, exceeded)
+        remaining = sorted(duplicates.intersection(merged).difference(self._overridden()))
+        if remaining:
+            raise _SampleError(key, f'label name "{remaining[0]}" is not unique: invalid sample')
+        return self._head(v1.encode_labels(pairs))
+
+    def _overridden(self) -> set[str]:
+        """Label names whose scraped copies (duplicates included) the target's labels replace."""
+        return set() if self._honor else {name for name, _ in self._target}
+
+    def _merge(self, merged: dict[str, str]) -> dict[str, str]:
+        """Scraped labels with the target's merged in (REFERENCE §7, Prometheus's mutateSampleLabels)."""
+        if self._honor:
+            for label, value in self._target:
+                if label not in merged and value:
+                    merged[label] = value
+            return merged
+        conflicts = [(label, merged[label]) for label, _ in self._target if merged.get(label)]
+        for label, value in self._target:
+            if value:
+                merged[label] = value
+            else:
+                merged.pop(label, None)
+        conflicts.sort(key=lambda pair: len(pair[0]))
+        for label, value in conflicts:
+            exported = label
+            while True:
+                exported = _EXPORTED + exported
+                if not merged.get(exported):
+                    merged[exported] = value
+                    break
+        return merged
+
+
+def _go_truncate(text: str) -> str:
+    """Go's `%.50s` / `%.50q` precision: the first 50 runes."""
+    return text[:50]
+
+
+def _label_limits_error(pairs: list[tuple[str, str]], metric: str, limits: Limits) -> str | None:
+    """Prometheus's verifyLabelLimits on the final, sorted labels: its error text, or None."""
+    name = _go_truncate(metric)
+    if limits.label_limit and len(pairs) > limits.label_limit:
+        return f"label_limit exceeded (metric: {name}, number of labels: {len(pairs)}, limit: {limits.label_limit})"
+    for label, value in pairs:
+        if limits.label_name_length_limit:
+            length = len(label.encode())
+            if length > limits.label_name_length_limit:
+                return (
+                    f"label_name_length_limit exceeded (metric: {name}, label name: {_go_truncate(label)}, "
+                    f"length: {length}, limit: {limits.label_name_length_limit})"
+                )
+        if limits.label_value_length_limit:
+            length = len(value.encode())
+            if length > limits.label_value_length_limit:
+                quoted = go_quote(_go_truncate(value).encode())
+                return (
+                    f"label_value_length_limit exceeded (metric: {name}, label name: {_go_truncate(label)}, "
+                    f"value: {quoted}, length: {length}, limit: {limits.label_value_length_limit})"
+                )
+    return None
+
+
+def _labels_block(head: bytes) -> bytes:
+    """The labels of a cached head (strip the series tag, its varint length and the sample's 3 bytes)."""
+    start = 2
+    while head[start - 1] & 0x80:
+        start += 1
+    return head[start : len(head) - 3]
+
+
+def _timestamp_field(ts_ms: int) -> bytes:
+    """Sample.timestamp as gogo-protobuf writes it (omitted when 0)."""
+    return b"\x10" + v1.varint(ts_ms) if ts_ms else b""
+
+
+def process(
+    exposition: Exposition,
+    *,
+    target_labels: Mapping[str, str],
+    honor_labels: bool,
+    honor_timestamps: bool,
+    metric_relabeler: Relabeler | None,
+    scrape_ts_ms: int,
+    cache: SeriesCache | None,
+    limits: Limits = NO_LIMITS,
+) -> PipelineResult:
+    """Apply Prometheus's per-sample rules to a parsed scrape and encode what is appended.
+
+    `target_labels` are the target's final public labels (no `__` labels). A `metric_relabeler`
+    of None (or one without rules, see `_relabel_function`) skips relabeling entirely. On any error
+    (a series without `__name__`, an invalid name, the exposition's parse error) no series are
+    returned and the counts are those of the failed pass, as Prometheus reports them. A label limit
+    fails the scrape at the offending series like an invalid name; `sample_limit` counts the
+    samples appended (after relabeling, duplicates not counted), lets the pass finish so both
+    counts are complete, and yields to a parse error.
+    """
+    keys = exposition.keys
+    values = exposition.values
+    timestamps = exposition.timestamps
+    ts_field = _timestamp_field(scrape_ts_ms)
+    sample_len = 9 + len(ts_field)
+    context = (tuple(sorted(target_labels.items())), honor_labels, sample_len, limits)
+    if cache is None:
+        cache = SeriesCache()
+    elif cache.context != context:
+        cache.clear()
+        cache.context = context
+    entries = cache.entries
+    if len(entries) > cache.max_entries:
+        entries.clear()
+
+    if len(keys) == len(entries) and keys == list(entries):
+        # The same series in the same order as the last successful scrape: no new series, no duplicates.
+        heads = list(entries.values())
+        unique = None
+    else:
+        unique = dict.fromkeys(keys)
+        if not unique.keys() <= entries.keys():
+            missing = [key for key in unique if key not in entries] if entries else list(unique)
+            labeler = _Labeler(
+                target_labels, honor_labels, _relabel_function(metric_relabeler), sample_len, limits
+            )
+            try:
+                labeler.fill(missing, exposition.series, entries)
+            except _SampleError as exc:
+                return _failed_at(keys, keys.index(exc.key), entries, str(exc))
+        heads = list(map(entries.__getitem__, keys))
+
+    if honor_timestamps and timestamps.count(None) != len(timestamps):
+        series, posted, appended = _append_with_timestamps(keys, values, timestamps, heads, scrape_ts_ms)
+    else:
+        series, posted = _append(
+            keys, values, heads, unique is not None and len(unique) != len(keys), ts_field
+        )
+        appended = len(series)
+    if exposition.error is not None:
+        return PipelineResult([], len(keys), posted, exposition.error.message)
+    if limits.sample_limit and appended > limits.sample_limit:
+        return PipelineResult([], len(keys), posted, SAMPLE_LIMIT_EXCEEDED)
+    result = PipelineResult(series, len(keys), posted)
+    if unique is not None and (len(entries) != len(unique) or list(entries) != list(unique)):
+        cache.entries = dict(zip(unique, map(entries.__getitem__, unique), strict=True))
+    return result
+
+
+def _relabel_function(
+    relabeler: Relabeler | None,
+) -> Callable[[dict[str, str]], dict[str, str] | None] | None:
+    """The relabeler's process method, or None when there is nothing to apply."""
+    if relabeler is None or relabeler.empty:
+        return None
+    return relabeler.process
+
+
+def _failed_at(keys: list[str], index: int, entries: dict[str, bytes], error: str) -> PipelineResult:
+    """Counts of a pass stopped at sample `index`: it and all before are scraped, dropped ones not posted."""
+    before = keys[:index]
+    dropped = sum(1 for key in before if entries.get(key) == _DROPPED)
+    return PipelineResult([], index + 1, index - dropped, error)
+
+
+def _append(
+    keys: list[str], values: list[float], heads: list[bytes], duplicates: bool, ts_field: bytes
+) -> tuple[list[bytes], int]:
+    """Every sample at the scrape timestamp: first of each series wins, dropped series are skipped.
+
+    The double is always written, zero included (gogo-protobuf would omit a zero; decoders read
+    the same value either way, and -0.0 keeps its sign).
+    """
+    posted = len(keys)
+    if duplicates or _DROPPED in heads:
+        keep = _first_kept(keys, heads)
+        posted -= heads.count(_DROPPED)
+        heads = list(compress(heads, keep))
+        values = list(compress(values, keep))
+    tail = struct.Struct(f"<d{len(ts_field)}s").pack
+    return list(map(add, heads, map(tail, values, repeat(ts_field)))), posted
+
+
+def _first_kept(keys: list[str], heads: list[bytes]) -> list[bool]:
+    """Mask of samples to append: the first sample of each series that relabeling did not drop."""
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    keep = [False] * len(keys)
+    for index in first.values():
+        if heads[index] != _DROPPED:
+            keep[index] = True
+    return keep
+
+
+def _append_with_timestamps(
+    keys: list[str], values: list[float], timestamps: list[int | None], heads: list[bytes], scrape_ts_ms: int
+) -> tuple[list[bytes], int, int]:
+    """The general loop for honored exposed timestamps: duplicates only among samples without one.
+
+    Returns the series, the samples posted after relabeling and those appended (future ones too,
+    which the append then drops, as Prometheus's sample limit counts them).
+    """
+    limit = scrape_ts_ms + MAX_AHEAD_MS
+    appended: set[str] = set()
+    series: list[bytes] = []
+    posted = 0
+    future = 0
+    encode_sample = v1.encode_sample
+    encode_series = v1.encode_series
+    for key, value, ts, head in zip(keys, values, timestamps, heads, strict=True):
+        if head == _DROPPED:
+            continue
+        posted += 1
+        if ts is None:
+            if key in appended:
+                continue
+            ts = scrape_ts_ms
+        elif ts > limit:
+            future += 1
+            continue
+        appended.add(key)
+        series.append(encode_series(_labels_block(head), encode_sample(value, ts)))
+    return series, posted, len(series) + future
