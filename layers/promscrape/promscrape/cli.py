@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
     from promscrape.store import Store
 
 
@@ -155,6 +157,61 @@ def _local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run_local(options, out=out, err=err)
 
 
+def _dlq_clients() -> tuple["BaseClient", "Store", str]:
+    """SQS client, Store and queue URL from DEAD_LETTER_QUEUE_URL and TARGETS_TABLE."""
+    import boto3
+
+    from promscrape.dlq import DlqEnvironment, DlqError
+
+    try:
+        environment = DlqEnvironment.from_env()
+    except DlqError as error:
+        raise CommandError(str(error)) from None
+    return boto3.client("sqs"), environment.store(), environment.queue_url
+
+
+def _dlq_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The DLQ as a table; nothing on it changes."""
+    from promscrape.dlq import list_table
+
+    with _aws_errors():
+        sqs, store, queue_url = _dlq_clients()
+        out.write(list_table(sqs, store, queue_url))
+    return 0
+
+
+def _dlq_redrive(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Replay undelivered batches to their endpoints; 1 when any could not be delivered."""
+    from promscrape.dlq import RedriveOptions, redrive
+    from promscrape.durations import parse_duration
+
+    try:
+        timeout_s = parse_duration(args.timeout) / 1000
+    except ValueError as error:
+        raise CommandError(f"--timeout: {error}") from None
+    options = RedriveOptions(
+        endpoint=args.endpoint,
+        max_letters=args.max,
+        dry_run=args.dry_run,
+        discard_shards=args.discard_shards,
+        timeout_s=timeout_s,
+    )
+    with _aws_errors():
+        sqs, store, queue_url = _dlq_clients()
+        report = redrive(
+            sqs, store, queue_url, options, progress=lambda outcome: out.write(outcome.line() + "\n")
+        )
+    out.write(report.total() + "\n")
+    return 1 if report.failed else 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="promscrape", description="Prometheus scraping as Grafana Alloy's prometheus.scrape does it."
@@ -189,6 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="also start the demo exporter and, if installed, a local Prometheus",
     )
     local.set_defaults(run=_local)
+
+    dlq = commands.add_parser("dlq", help="show or replay the dead-letter queue")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_commands.add_parser("list", help="print the dead-letter queue without changing it")
+    dlq_list.set_defaults(run=_dlq_list)
+    dlq_redrive = dlq_commands.add_parser(
+        "redrive", help="send undelivered remote-write batches again; delete each after a 2xx"
+    )
+    dlq_redrive.add_argument("--endpoint", metavar="NAME", help="only the batches of this endpoint")
+    dlq_redrive.add_argument("--max", metavar="N", type=_positive_int, help="replay at most N batches")
+    dlq_redrive.add_argument("--dry-run", action="store_true", help="say what would be done, send nothing")
+    dlq_redrive.add_argument(
+        "--discard-shards",
+        action="store_true",
+        help="delete failed shard messages (a late scrape is worthless, so they are never replayed)",
+    )
+    dlq_redrive.add_argument("--timeout", default="30s", help="time to deliver one batch, retries included")
+    dlq_redrive.set_defaults(run=_dlq_redrive)
     return parser
 
 
