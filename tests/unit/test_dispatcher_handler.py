@@ -1,9 +1,7 @@
 """The dispatcher handler on events/scheduler-event.json, with moto resources built from template.yaml."""
 
-import importlib.util
 import json
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +9,8 @@ from typing import Any
 
 import pytest
 from aws_fixtures import AwsResources
+from lambda_harness import FakeLambdaContext
+from lambda_harness import load_app as load_lambda_app
 from promscrape.dispatcher import run_dispatch
 from promscrape.messages import ShardMessage
 from promscrape.queues import MAX_SHARD_MESSAGE_BYTES
@@ -54,28 +54,13 @@ JOBS: list[dict[str, Any]] = [
 ]
 
 
-@dataclass
-class FakeLambdaContext:
-    """What Powertools reads of a LambdaContext."""
-
-    function_name: str = "promscrape-test-DispatcherFunction"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:promscrape-test-DispatcherFunction"
-    )
-    aws_request_id: str = "0d1e2f3a-0000-4000-8000-00000000d15b"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 50_000
+CONTEXT = FakeLambdaContext(
+    "promscrape-test-DispatcherFunction", memory_limit_in_mb=1024, remaining_ms=50_000
+)
 
 
 def load_app() -> ModuleType:
-    """Import the handler as Lambda would on a cold start, inside this test's moto and environment."""
-    spec = importlib.util.spec_from_file_location("dispatcher_app_under_test", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_lambda_app(APP, "dispatcher_app_under_test")
 
 
 @pytest.fixture
@@ -108,7 +93,7 @@ def test_handler_plans_and_sends_the_minute(
     seeded: AwsResources, event: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = load_app()
-    summary = app.lambda_handler(event, FakeLambdaContext())
+    summary = app.lambda_handler(event, CONTEXT)
     scheduled_ms = int(datetime(2025, 11, 25, 17, 14, tzinfo=UTC).timestamp()) * 1000
     assert event["scheduled_time"] == "2025-11-25T17:14:00Z"
 
@@ -161,7 +146,7 @@ def test_handler_plans_and_sends_the_minute(
 def test_handler_rejects_an_event_without_scheduled_time(seeded: AwsResources) -> None:
     app = load_app()
     with pytest.raises(ValidationError):
-        app.lambda_handler({"schedule_arn": "x"}, FakeLambdaContext())
+        app.lambda_handler({"schedule_arn": "x"}, CONTEXT)
     assert seeded.queued(seeded.scrape_queue_url) == []
 
 

@@ -2,15 +2,15 @@
 
 import copy
 import hashlib
-import importlib.util
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from http_servers import LocalServer, body_route, free_port, read_body
+from lambda_harness import FakeLambdaContext
+from lambda_harness import load_app as load_lambda_app
 from promscrape.remote_write.decode import decode_write_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,28 +30,11 @@ BROKEN_SHARD = {
 }
 
 
-@dataclass
-class FakeLambdaContext:
-    """What Powertools and the handler read of a LambdaContext."""
-
-    function_name: str = "promscrape-test-ScraperFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:promscrape-test-ScraperFunction"
-    )
-    aws_request_id: str = "5a1f2c3d-0000-4000-8000-00000000beef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+CONTEXT = FakeLambdaContext("promscrape-test-ScraperFunction", memory_limit_in_mb=512, remaining_ms=60_000)
 
 
 def load_app() -> ModuleType:
-    """Import the handler as Lambda would on a cold start, inside this test's moto and environment."""
-    spec = importlib.util.spec_from_file_location("scraper_app_under_test", APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_lambda_app(APP, "scraper_app_under_test")
 
 
 def with_body(record: dict[str, Any], body: str, message_id: str) -> dict[str, Any]:
@@ -105,7 +88,7 @@ def test_handler_scrapes_forwards_and_reports_partial_failures(aws_env, event, c
             with_body(record, json.dumps(BROKEN_SHARD), "bad-shard"),
         ]
         app = load_app()
-        response = app.lambda_handler(event, FakeLambdaContext())
+        response = app.lambda_handler(event, CONTEXT)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-shard"}]}
     samples = {
@@ -142,7 +125,7 @@ def test_handler_scrapes_forwards_and_reports_partial_failures(aws_env, event, c
         f'Get "{down_url}": dial tcp 127.0.0.1:{down_port}: connect: connection refused'
     )
     assert failure[0]["correlation_id"] == "good-shard"
-    assert failure[0]["function_request_id"] == FakeLambdaContext.aws_request_id
+    assert failure[0]["function_request_id"] == CONTEXT.aws_request_id
     (emf,) = [line for line in lines if "_aws" in line]
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "promscrape"
     counts = [
