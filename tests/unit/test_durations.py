@@ -1,7 +1,8 @@
 """Prometheus model.Duration parsing and formatting, and Go's time.Duration and %q forms."""
 
 import pytest
-from promscrape.durations import format_duration, format_go_duration, parse_duration, quote_go
+from promscrape.durations import format_duration, format_go_duration, parse_duration
+from promscrape.gostring import go_quote
 
 DAY = 24 * 3600 * 1000
 
@@ -128,4 +129,4 @@ def test_format_go_duration(ms: int, text: str) -> None:
     ],
 )
 def test_quote_go(text: str, quoted: str) -> None:
-    assert quote_go(text) == quoted
+    assert go_quote(text) == quoted

@@ -11,10 +11,10 @@ from promscrape.exposition.floats import (
     format_go,
     format_le,
     go_parse_float,
-    go_quote,
     parse_timestamp,
     parse_value,
 )
+from promscrape.gostring import go_quote
 
 SYNTAX = "invalid syntax"
 RANGE = "value out of range"

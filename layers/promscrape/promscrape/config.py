@@ -35,7 +35,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from promscrape.durations import format_duration, format_go_duration, parse_duration, quote_go
+from promscrape.durations import format_duration, format_go_duration, parse_duration
+from promscrape.gostring import go_quote
 from promscrape.relabel import RelabelConfig
 
 __all__ = [
@@ -245,7 +246,7 @@ def _canonical_header(name: str) -> str:
 def _check_name(kind: str, name: str) -> str:
     if not _NAME.fullmatch(name):
         raise ValueError(
-            f"{kind} name {quote_go(name)} must start with a letter or digit and use only "
+            f"{kind} name {go_quote(name)} must start with a letter or digit and use only "
             "letters, digits and _ . : -"
         )
     return name
@@ -323,7 +324,7 @@ class ScrapeJob(_Model):
         seen: set[str] = set()
         for name in names:
             if name in seen:
-                raise ValueError(f"endpoint {quote_go(name)} is listed twice")
+                raise ValueError(f"endpoint {go_quote(name)} is listed twice")
             seen.add(name)
         return names
 
@@ -331,7 +332,7 @@ class ScrapeJob(_Model):
     @classmethod
     def _http_or_https(cls, scheme: str) -> str:
         if scheme not in ("http", "https"):
-            raise ValueError(f'must be "http" or "https", not {quote_go(scheme)}')
+            raise ValueError(f'must be "http" or "https", not {go_quote(scheme)}')
         return scheme
 
     @field_validator("http_headers", "proxy_connect_header")
@@ -340,7 +341,7 @@ class ScrapeJob(_Model):
         for name in headers:
             canonical = _canonical_header(name)
             if canonical in RESERVED_HEADERS:
-                raise ValueError(f"setting header {quote_go(canonical)} is not allowed")
+                raise ValueError(f"setting header {go_quote(canonical)} is not allowed")
         return headers
 
     @field_validator("scrape_protocols")
@@ -352,7 +353,7 @@ class ScrapeJob(_Model):
         for protocol in protocols:
             if protocol in seen:
                 raise ValueError(
-                    f"duplicate scrape protocol {quote_go(protocol)}: make sure the scrape protocols "
+                    f"duplicate scrape protocol {go_quote(protocol)}: make sure the scrape protocols "
                     "provided are unique"
                 )
             _check_protocol(protocol, "scrape protocol")
@@ -375,7 +376,7 @@ class ScrapeJob(_Model):
     def _validation_scheme(cls, scheme: str) -> str:
         if scheme not in ("utf8", "legacy"):
             raise ValueError(
-                f'invalid metric_name_validation_scheme {quote_go(scheme)}: must be either "utf8" or "legacy"'
+                f'invalid metric_name_validation_scheme {go_quote(scheme)}: must be either "utf8" or "legacy"'
             )
         return scheme
 
@@ -384,7 +385,7 @@ class ScrapeJob(_Model):
     def _escaping_scheme(cls, scheme: str) -> str:
         if scheme not in ("", "allow-utf-8", "underscores", "dots", "values"):
             raise ValueError(
-                f"invalid metric_name_escaping_scheme: {quote_go(scheme)}, supported values: "
+                f"invalid metric_name_escaping_scheme: {go_quote(scheme)}, supported values: "
                 "[allow-utf-8 underscores dots values]"
             )
         return scheme
@@ -404,7 +405,7 @@ class ScrapeJob(_Model):
             raise ValueError(
                 f"scrape_timeout ({format_go_duration(self.scrape_timeout)}) greater than scrape_interval "
                 f"({format_go_duration(self.scrape_interval)}) for scrape config with job name "
-                f"{quote_go(self.job_label)}"
+                f"{go_quote(self.job_label)}"
             )
         if self.enable_protobuf_negotiation and self.scrape_protocols != list(SUPPORTED_SCRAPE_PROTOCOLS):
             raise ValueError(
@@ -449,7 +450,7 @@ def _naming_errors(kind: str, data: Any, handler: ValidatorFunctionWrapHandler) 
         return handler(data)
     except ValidationError as exc:
         name = data.get("name") if isinstance(data, Mapping) else None
-        label = quote_go(name) if isinstance(name, str) else "(without a name)"
+        label = go_quote(name) if isinstance(name, str) else "(without a name)"
         raise _Problems([f"{kind} {label}: {line}" for line in describe_validation_error(exc)]) from None
 
 
@@ -457,7 +458,7 @@ def _check_protocol(protocol: str, what: str) -> None:
     if protocol not in SCRAPE_PROTOCOLS:
         supported = " ".join(sorted(SCRAPE_PROTOCOLS))
         raise ValueError(
-            f"invalid {what} {quote_go(protocol)}: "
+            f"invalid {what} {go_quote(protocol)}: "
             f"unknown scrape protocol {protocol}, supported: [{supported}]"
         )
 
@@ -561,15 +562,15 @@ class ConfigFile(_Model):
         endpoints: set[str] = set()
         for endpoint in self.remote_write:
             if endpoint.name in endpoints:
-                problems.append(f"remote_write {quote_go(endpoint.name)}: the name is used twice")
+                problems.append(f"remote_write {go_quote(endpoint.name)}: the name is used twice")
             endpoints.add(endpoint.name)
         jobs: set[str] = set()
         for job in self.jobs:
             if job.name in jobs:
-                problems.append(f"job {quote_go(job.name)}: the name is used twice")
+                problems.append(f"job {go_quote(job.name)}: the name is used twice")
             jobs.add(job.name)
             problems.extend(
-                f"job {quote_go(job.name)}: forward_to: no remote_write endpoint named {quote_go(name)}"
+                f"job {go_quote(job.name)}: forward_to: no remote_write endpoint named {go_quote(name)}"
                 for name in job.forward_to
                 if name not in endpoints
             )
@@ -592,11 +593,11 @@ def _redact_userinfo(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return quote_go(url.split("@")[-1])
+        return go_quote(url.split("@")[-1])
     userinfo, at, host = parts.netloc.rpartition("@")
     if at and ":" in userinfo:
         url = urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:xxxxx@{host}"))
-    return quote_go(url)
+    return go_quote(url)
 
 
 def describe_validation_error(exc: ValidationError) -> list[str]:
@@ -610,7 +611,7 @@ def _describe(error: ErrorDetails) -> list[str]:
     messages = cause.lines if isinstance(cause, _Problems) else [error["msg"].removeprefix("Value error, ")]
     if error["type"] == "extra_forbidden":
         where = ".".join(location[:-1])
-        return [f"{where + ': ' if where else ''}unknown argument {quote_go(location[-1])}"]
+        return [f"{where + ': ' if where else ''}unknown argument {go_quote(location[-1])}"]
     if error["type"] == "missing":
         return [f"{'.'.join(location)} is required"]
     # A job's or endpoint's own message already names it; its list position adds nothing.

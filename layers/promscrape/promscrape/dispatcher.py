@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from promscrape.config import RemoteWriteEndpoint, ScrapeJob, describe_validation_error
 from promscrape.dispatch import WINDOW_S, JobPlan, iter_shards, oversized_targets
-from promscrape.durations import quote_go
+from promscrape.gostring import go_quote
 from promscrape.messages import ShardMessage
 from promscrape.queues import MAX_SHARD_MESSAGE_BYTES, send_shards
 from promscrape.targets import ADDRESS, DroppedTarget, Target, TargetBuilder, offset_seed
@@ -112,9 +112,9 @@ def _job(
         report.invalid_jobs[name] = "; ".join(describe_validation_error(error))
     else:
         problems = [
-            f"job {quote_go(name)}: forward_to: remote_write endpoint {quote_go(target)} is invalid"
+            f"job {go_quote(name)}: forward_to: remote_write endpoint {go_quote(target)} is invalid"
             if target in report.invalid_endpoints
-            else f"job {quote_go(name)}: forward_to: no remote_write endpoint named {quote_go(target)}"
+            else f"job {go_quote(name)}: forward_to: no remote_write endpoint named {go_quote(target)}"
             for target in job.forward_to
             if target not in endpoints
         ]

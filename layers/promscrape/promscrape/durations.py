@@ -4,6 +4,8 @@ Jobs store durations as int milliseconds; users and target labels (`__scrape_int
 the Prometheus text form, so parsing and formatting must match Go byte for byte.
 """
 
+from promscrape.gostring import go_quote
+
 _MS_PER_UNIT: dict[str, int] = {
     "y": 365 * 24 * 60 * 60 * 1000,
     "w": 7 * 24 * 60 * 60 * 1000,
@@ -17,32 +19,6 @@ _MS_PER_UNIT: dict[str, int] = {
 _UNIT_POSITION: dict[str, int] = {unit: pos for pos, unit in enumerate(_MS_PER_UNIT, start=1)}
 _NS_PER_MS = 1_000_000
 _MAX_NS = (1 << 63) - 1
-
-
-def quote_go(text: str) -> str:
-    """Go's `%q` of a string (strconv.Quote), used so error messages read as Prometheus's do."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char.isprintable():
-            out.append(char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\\ufffd")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def parse_duration(text: str) -> int:
@@ -64,30 +40,30 @@ def parse_duration(text: str) -> int:
         while i < len(rest) and _is_ascii_digit(rest[i]):
             i += 1
         if i == 0:
-            raise ValueError(f"not a valid duration string: {quote_go(text)}")
+            raise ValueError(f"not a valid duration string: {go_quote(text)}")
         number = int(rest[:i])
         if number >= 1 << 64:
-            raise ValueError(f"not a valid duration string: {quote_go(text)}")
+            raise ValueError(f"not a valid duration string: {go_quote(text)}")
         rest = rest[i:]
         j = 0
         while j < len(rest) and not _is_ascii_digit(rest[j]):
             j += 1
         if j == 0:
-            raise ValueError(f"not a valid duration string: {quote_go(text)}")
+            raise ValueError(f"not a valid duration string: {go_quote(text)}")
         unit = rest[:j]
         rest = rest[j:]
         if unit not in _MS_PER_UNIT:
-            raise ValueError(f"unknown unit {quote_go(unit)} in duration {quote_go(text)}")
+            raise ValueError(f"unknown unit {go_quote(unit)} in duration {go_quote(text)}")
         position = _UNIT_POSITION[unit]
         if position <= last_position:
-            raise ValueError(f"not a valid duration string: {quote_go(text)}")
+            raise ValueError(f"not a valid duration string: {go_quote(text)}")
         last_position = position
         unit_ns = _MS_PER_UNIT[unit] * _NS_PER_MS
         if number > (1 << 63) // unit_ns:
-            raise ValueError(f"duration out of range: {quote_go(text)}")
+            raise ValueError(f"duration out of range: {go_quote(text)}")
         total_ns += number * unit_ns
         if total_ns > _MAX_NS:
-            raise ValueError(f"duration out of range: {quote_go(text)}")
+            raise ValueError(f"duration out of range: {go_quote(text)}")
     return total_ns // _NS_PER_MS
 
 

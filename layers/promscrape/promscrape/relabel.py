@@ -14,7 +14,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from re2 import _re2  # the RE2 binding itself: the `re2` wrapper adds ~1 us per match on str
 
-from promscrape.durations import quote_go
+from promscrape.gostring import go_quote
 
 Labels = dict[str, str]
 
@@ -270,7 +270,7 @@ class RelabelConfig(BaseModel):
             data["action"] = ""  # Go's zero value: "relabel action cannot be empty", below
         elif isinstance(action, str):
             if action.lower() not in ACTIONS:
-                raise ValueError(f"unknown relabel action {quote_go(action)}")
+                raise ValueError(f"unknown relabel action {go_quote(action)}")
             data["action"] = action.lower()
         return data
 
@@ -279,7 +279,7 @@ class RelabelConfig(BaseModel):
     def _source_label_names(cls, names: list[str] | None) -> list[str] | None:
         for name in names or ():
             if name == "":
-                raise ValueError(f"{quote_go(name)} is not a valid label name")
+                raise ValueError(f"{go_quote(name)} is not a valid label name")
         return names
 
     @field_validator("regex")
@@ -307,16 +307,16 @@ class RelabelConfig(BaseModel):
                 else is_legacy_label_name(target)
             )
             if not valid:
-                raise ValueError(f"{quote_go(target)} is invalid 'target_label' for {action} action")
+                raise ValueError(f"{go_quote(target)} is invalid 'target_label' for {action} action")
         if action in ("lowercase", "uppercase", "keepequal", "dropequal"):
             if not is_legacy_label_name(target):
-                raise ValueError(f"{quote_go(target)} is invalid 'target_label' for {action} action")
+                raise ValueError(f"{go_quote(target)} is invalid 'target_label' for {action} action")
             if self.replacement != DEFAULT_REPLACEMENT:
                 raise ValueError(f"'replacement' can not be set for {action} action")
         if action == "labelmap" and _LEGACY_TARGET_WITH_VARS.fullmatch(self.replacement) is None:
-            raise ValueError(f"{quote_go(self.replacement)} is invalid 'replacement' for {action} action")
+            raise ValueError(f"{go_quote(self.replacement)} is invalid 'replacement' for {action} action")
         if action == "hashmod" and not is_legacy_label_name(target):
-            raise ValueError(f"{quote_go(target)} is invalid 'target_label' for {action} action")
+            raise ValueError(f"{go_quote(target)} is invalid 'target_label' for {action} action")
         if action in ("keepequal", "dropequal") and (
             self.regex != DEFAULT_REGEX
             or self.modulus != 0
@@ -514,7 +514,7 @@ def _compile_step(config: RelabelConfig) -> Step:
             return True
 
         return labelkeep
-    raise ValueError(f"unknown relabel action {quote_go(action)}")
+    raise ValueError(f"unknown relabel action {go_quote(action)}")
 
 
 def _compile_replace(config: RelabelConfig, regex: Regex, value_of: Callable[[Labels], str]) -> Step:

@@ -17,7 +17,8 @@ from urllib.parse import quote, quote_plus
 
 import xxhash
 
-from promscrape.durations import format_duration, parse_duration, quote_go
+from promscrape.durations import format_duration, parse_duration
+from promscrape.gostring import go_quote
 from promscrape.relabel import Relabeler, compile_rules
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class TargetBuilder:
         if not address:
             return DroppedTarget(discovered, "no address")
         if "/" in address:
-            return DroppedTarget(discovered, f"{quote_go(address)} is not a valid hostname")
+            return DroppedTarget(discovered, f"{go_quote(address)} is not a valid hostname")
 
         interval_text = lb.get(SCRAPE_INTERVAL, "")
         try:
@@ -229,14 +230,14 @@ class TargetBuilder:
             return DroppedTarget(
                 discovered,
                 "scrape timeout cannot be greater than scrape interval "
-                f"({quote_go(timeout_text)} > {quote_go(interval_text)})",
+                f"({go_quote(timeout_text)} > {go_quote(interval_text)})",
             )
         for name, words in _BOOLEAN_LABELS:
             value = lb.get(name, "")
             if value not in _GO_BOOLS:
                 return DroppedTarget(
                     discovered,
-                    f"error parsing {words}: strconv.ParseBool: parsing {quote_go(value)}: invalid syntax",
+                    f"error parsing {words}: strconv.ParseBool: parsing {go_quote(value)}: invalid syntax",
                 )
 
         if not lb.get(INSTANCE):
@@ -263,7 +264,7 @@ class TargetBuilder:
         except UnicodeEncodeError:
             # Go checks label values are valid UTF-8; a str with a lone surrogate is the only way here.
             name, value = next((k, v) for k, v in items if not (_is_utf8(k) and _is_utf8(v)))
-            return DroppedTarget(discovered, f"invalid label value for {quote_go(name)}: {quote_go(value)}")
+            return DroppedTarget(discovered, f"invalid label value for {go_quote(name)}: {go_quote(value)}")
         interval_ns = interval_ms * _NS_PER_MS
         return Target(
             url=url,

@@ -10,12 +10,13 @@ is checked against Go's syntax first and every print follows Go's `FormatFloat(f
   included); Prometheus uses it to canonicalise `le`/`quantile` label values.
 - `format_go(f)`: Go `strconv.FormatFloat(f, 'g', -1, 64)`.
 - `format_le(f)`: Prometheus `FormatOpenMetricsFloat`, the canonical `le`/`quantile` form.
-- `go_quote(b)`: Go `strconv.Quote` of a byte string, as `%q` prints it in error messages.
 """
 
 import math
 import re
 import struct
+
+from promscrape.gostring import go_quote
 
 NORMAL_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
 """Prometheus `value.NormalNaN`: every NaN read from text is stored with these bits."""
@@ -166,40 +167,3 @@ def format_le(f: float) -> str:
     if "." in text or "e" in text or "N" in text or "I" in text:
         return text
     return text + ".0"
-
-
-_QUOTE_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def go_quote(data: bytes) -> str:
-    """Go `strconv.Quote(string(data))`, which is what `%q` prints for a byte slice or string."""
-    text = data.decode("utf-8", "surrogateescape")
-    if text.isascii() and text.isprintable() and "\\" not in text and '"' not in text:
-        return f'"{text}"'
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)

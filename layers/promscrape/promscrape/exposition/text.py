@@ -35,7 +35,9 @@ Prometheus, so ` a 1` has the name " a" (which legacy validation then rejects).
 
 import re
 
-from .floats import FloatSyntaxError, format_le, go_parse_float, go_quote, parse_timestamp, parse_value
+from promscrape.gostring import go_quote
+
+from .floats import FloatSyntaxError, format_le, go_parse_float, parse_timestamp, parse_value
 from .model import Exposition, Labels, Metadata, ParseError
 
 METRIC_TYPES: dict[str, str] = {
