@@ -30,8 +30,11 @@ def _value(rng: random.Random, kind: str) -> str:
     return str(rng.randrange(1, 10**9))
 
 
-def generate(series: int, seed: int = 1) -> bytes:
-    """A body with exactly `series` samples (5 labels each), HELP and TYPE for every family."""
+def generate(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) -> bytes:
+    """A body with exactly `series` samples (5 labels each), HELP and TYPE for every family.
+
+    `per_family` small (2-4) gives the shape of node_exporter: many families of a few series.
+    """
     rng = random.Random(seed)
     lines: list[str] = []
     written = 0
@@ -41,7 +44,7 @@ def generate(series: int, seed: int = 1) -> bytes:
         name = f"app_{('requests', 'latency', 'queue_depth', 'bytes')[family % 4]}_{family}"
         lines.append(f"# HELP {name} Synthetic {kind} family number {family} for the pipeline benchmark.")
         lines.append(f"# TYPE {name} {kind}")
-        count = min(SERIES_PER_FAMILY, series - written)
+        count = min(per_family, series - written)
         service = _SERVICES[family % len(_SERVICES)]
         if kind == "histogram":
             per_set = len(_BUCKETS) + 2

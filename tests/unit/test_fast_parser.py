@@ -63,6 +63,10 @@ CASES = [
     pytest.param(b'a{x="a\nb"} 3\n', False, id="raw-linefeed-in-value"),
     pytest.param(b"a 1 1000\nb 2 2000\n", True, id="timestamps"),
     pytest.param(b"a 1 1000\nb 2\n", False, id="mixed-timestamps"),
+    pytest.param(
+        b"# HELP a x\n# TYPE a gauge\na 1 1000\n# TYPE b gauge\nb 2\n", True, id="timestamps-by-run"
+    ),
+    pytest.param(b'a{x="1 2"} 1\n# TYPE b gauge\nb 2 5\n', True, id="spaced-values-and-timestamps"),
     pytest.param(b"a 1 -5\n", False, id="negative-timestamp"),
     pytest.param(b"a 1 1.5\n", False, id="float-timestamp"),
     pytest.param(b"a 1 99999999999999999999\n", False, id="timestamp-overflow"),
@@ -212,3 +216,13 @@ def test_generated_canonical_expositions(
     for index, line in enumerate(metadata):
         lines.insert(min(index * 2, len(lines)), line)
     assert_same(("\n".join(lines) + "\n").encode())
+
+
+def test_repeat_and_first_parse_agree() -> None:
+    """A body parsed again (keys recognised as a whole) or after forgetting them reads the same."""
+    body = payloads.generate(300, per_family=7)
+    fast.forget_keys()
+    first = snapshot(fast.parse(body))
+    again = snapshot(fast.parse(body))
+    fast.forget_keys()
+    assert first == again == snapshot(fast.parse(body)) == snapshot(text.parse_text(body))

@@ -364,12 +364,16 @@ def test_fast_and_careful_paths_encode_identically() -> None:
         + "".join(f'h_bucket{{b="{i}",le="{le}",a="x"}} {i}\n' for i, le in enumerate(["0.1", "1", "+Inf"]))
         + "".join(f'm{{zz="{i}",instance="i{i}"}} {i}\n' for i in range(3))
         + "plain 1\n"
+        + f'long{{a="{"é" * 100}",b="{"x" * 20_000}"}} 1\n'
+        + 'n{a="1"} 1\nn{a="1",b="2"} 2\nn{b="2",a="1"} 3\n'
     )
     for honor in (False, True):
-        fast_result = run(body, honor_labels=honor)
-        careful = run(body, honor_labels=honor, parser="careful")
-        assert fast_result.series == careful.series
-        assert len(fast_result.series) == 7
+        for target in (TARGET, {}, {"zz": "t", "a": "ta"}):
+            fast_result = run(body, honor_labels=honor, target=target)
+            careful = run(body, honor_labels=honor, target=target, parser="careful")
+            assert fast_result.series == careful.series
+            assert len(fast_result.series) == 11
+            assert decoded(fast_result)[7][0]["b"] == "x" * 20_000
 
 
 def test_benchmark_quick_run_produces_rows(repo_root: Path) -> None:
@@ -383,6 +387,155 @@ def test_benchmark_quick_run_produces_rows(repo_root: Path) -> None:
         timeout=300,
     ).stdout
     assert out.startswith("machine: ")
-    rows = [line.split() for line in out.splitlines() if line.strip().startswith("1000 ")]
-    assert len(rows) == 1 and len(rows[0]) == 13
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("|")]
+    assert [cell.strip() for cell in rows[0][:3]] == ["series", "/family", "body MB"]
+    assert len(rows) == 3 and rows[2][0].strip() == "1000" and len(rows[2]) == 12
     assert "functions/scraper/app.py:" in out and "functions/dispatcher/app.py:" in out
+
+
+LONG = "m" * 60
+
+
+@pytest.mark.parametrize(
+    ("body", "limits", "rules", "error", "scraped", "posted"),
+    [
+        pytest.param(
+            "a 1\nb 2\nc 3\n", pipeline.Limits(sample_limit=3), None, None, 3, 3, id="at-sample-limit"
+        ),
+        pytest.param(
+            "a 1\nb 2\nc 3\n",
+            pipeline.Limits(sample_limit=2),
+            None,
+            "sample limit exceeded",
+            3,
+            3,
+            id="over-sample-limit-counts-everything",
+        ),
+        pytest.param(
+            "a 1\na 2\nb 3\n", pipeline.Limits(sample_limit=2), None, None, 3, 3, id="duplicates-not-counted"
+        ),
+        pytest.param(
+            "a 1\nb 2\nc 3\n",
+            pipeline.Limits(sample_limit=2),
+            DROP_A,
+            None,
+            3,
+            2,
+            id="limit-after-relabeling",
+        ),
+        pytest.param(
+            f"a 1 1\nb 2 {SCRAPE_TS + 600_001}\n",
+            pipeline.Limits(sample_limit=1),
+            None,
+            "sample limit exceeded",
+            2,
+            2,
+            id="future-samples-counted",
+        ),
+        pytest.param(
+            'a 1\nb{x="1",y="2"} 1\nc 1\n',
+            pipeline.Limits(label_limit=3),
+            None,
+            "label_limit exceeded (metric: b, number of labels: 4, limit: 3)",
+            2,
+            1,
+            id="label-limit-stops-at-the-series",
+        ),
+        pytest.param(
+            'a{long_label_name="1"} 1\n',
+            pipeline.Limits(label_name_length_limit=10),
+            None,
+            "label_name_length_limit exceeded (metric: a, label name: long_label_name, "
+            "length: 15, limit: 10)",
+            1,
+            0,
+            id="label-name-length",
+        ),
+        pytest.param(
+            f"{LONG} 1\n",
+            pipeline.Limits(label_value_length_limit=59),
+            None,
+            f"label_value_length_limit exceeded (metric: {LONG[:50]}, label name: __name__, "
+            f'value: "{LONG[:50]}", '
+            "length: 60, limit: 59)",
+            1,
+            0,
+            id="metric-name-is-a-value-truncated-to-50-runes",
+        ),
+        pytest.param(
+            'a{v="ééééééé"} 1\n',
+            pipeline.Limits(label_value_length_limit=10),
+            None,
+            'label_value_length_limit exceeded (metric: a, label name: v, value: "ééééééé", '
+            "length: 14, limit: 10)",
+            1,
+            0,
+            id="value-length-in-bytes",
+        ),
+        pytest.param(
+            "a 1\nb 2\nc\n",
+            pipeline.Limits(sample_limit=1),
+            None,
+            None,
+            2,
+            2,
+            id="parse-error-wins-over-sample-limit",
+        ),
+    ],
+)
+def test_limits(
+    body: str,
+    limits: pipeline.Limits,
+    rules: list[dict[str, object]] | None,
+    error: str | None,
+    scraped: int,
+    posted: int,
+) -> None:
+    if error is None and body.endswith("c\n"):
+        parse_error = text.parse_text(body.encode()).error
+        assert parse_error is not None
+        error = parse_error.message
+    relabeler = compile_rules([RelabelConfig(**rule) for rule in rules]) if rules is not None else None
+    for parser in (fast.parse, text.parse_text):
+        result = pipeline.process(
+            parser(body.encode()),
+            target_labels={"job": "node"},
+            honor_labels=False,
+            honor_timestamps=True,
+            metric_relabeler=relabeler,
+            scrape_ts_ms=SCRAPE_TS,
+            cache=None,
+            limits=limits,
+        )
+        assert (result.error, result.samples_scraped, result.samples_post_relabel) == (error, scraped, posted)
+        assert (result.series == []) is (error is not None)
+
+
+def test_limits_change_clears_the_cache() -> None:
+    cache = pipeline.SeriesCache()
+    body = 'a{x="1",y="2"} 1\n'
+    assert run(body, cache=cache).error is None
+    result = pipeline.process(
+        fast.parse(body.encode()),
+        target_labels=TARGET,
+        honor_labels=False,
+        honor_timestamps=True,
+        metric_relabeler=None,
+        scrape_ts_ms=SCRAPE_TS,
+        cache=cache,
+        limits=pipeline.Limits(label_limit=2),
+    )
+    assert result.error == "label_limit exceeded (metric: a, number of labels: 5, limit: 2)"
+
+
+def test_unique_label_values_switch_to_inline_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A label whose values never repeat stops being cached; the bytes stay those of the general path."""
+    monkeypatch.setattr(pipeline, "_ENTRIES_MAX", 50)
+    monkeypatch.setattr(pipeline, "_ENTRIES", {})
+    body = "".join(f'u{{pod="p{i}",zone="z{i % 3}"}} {i}\n' for i in range(200))
+    first = run(body, target={"job": "j"})
+    assert pipeline._ENTRIES["pod", False].direct and not pipeline._ENTRIES["zone", False].direct
+    again = run(body.replace("u{", "v{"), target={"job": "j"})
+    assert first.series == run(body, target={"job": "j"}, parser="careful").series
+    assert again.series == run(body.replace("u{", "v{"), target={"job": "j"}, parser="careful").series
+    assert len(pipeline._ENTRIES["pod", False]) == 0

@@ -1,19 +1,28 @@
 """The hot path of a scrape: exposition columns -> Prometheus's per-sample rules -> remote-write bytes.
 
 Order (REFERENCE §7): target labels merged (honor_labels) -> metric relabeling -> dropped when no
-labels are left -> `__name__` present and a valid legacy name -> duplicates (first wins, counted) ->
-append. Everything that depends only on a series' text (its final labels, or "dropped") is decided
-once per series and cached per target as the pre-encoded head of its remote-write entry, so a
-repeat scrape costs about one dict lookup, one struct.pack and one concatenation per sample, done
-column-wise with C-level builtins (`map`, `zip`, `dict.fromkeys`) instead of a Python loop.
+labels are left -> `__name__` present and a valid legacy name -> label limits -> duplicates (first
+wins, counted) -> append under the sample limit. Everything that depends only on a series' text
+(its final labels, or "dropped") is decided once per series and cached per target as the
+pre-encoded head of its remote-write entry, so a repeat scrape costs about one struct.pack and one
+concatenation per sample (no lookup at all when the series come in the same order as last time),
+done column-wise with C-level builtins (`map`, `zip`, `dict.fromkeys`) instead of a Python loop.
+
+A new series of the fast parser (no metric relabeling, no label limits) is encoded straight from
+its key text by an encoder compiled once per label-name layout: merge with the target labels and
+sort decided once, label entries from process-wide tables. Everything else goes through the
+general path over (name, labels) tuples, which is the reference for the compiled one (tests check
+both give the same bytes). Every sample's double is written, zero included: gogo-protobuf omits a
+zero, decoders read the same value either way, and -0.0 keeps its sign.
 """
 
 import re
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import compress, pairwise, repeat
-from operator import add, attrgetter, contains, is_not, itemgetter
+from itertools import compress, repeat
+from operator import add, attrgetter, call, contains, itemgetter
+from types import CodeType
 from typing import Protocol
 
 from promscrape.exposition import fast
@@ -85,9 +94,11 @@ class SeriesCache:
     """Per-target memo: series text -> the encoded head of its remote-write entry (or dropped).
 
     The caller keys caches by scrape URL and job configuration (so metric relabeling is covered);
-    target labels, honor_labels and the sample encoding width are checked here, and any change
-    clears the cache. Bounded: over `max_entries` it is cleared, and after a scrape it is pruned
-    to that scrape's series when stale entries outnumber live ones. Correctness never depends on it.
+    target labels, honor_labels, the limits and the sample encoding width are checked here, and
+    any change clears the cache. After a successful scrape it holds exactly that scrape's series,
+    in order (so a repeat scrape is recognised by one list comparison); over `max_entries` it is
+    cleared. About 450 bytes a series (its text and its encoded head). Correctness never depends
+    on it.
     """
 
     __slots__ = ("context", "entries", "max_entries")
@@ -143,26 +154,34 @@ class _Entries(dict[str, bytes]):
     """Encoded label entries of one label name by raw value: values repeat across series and targets.
 
     With `canonical`, the value is first put in Prometheus's `le`/`quantile` form. All tables
-    together hold at most _ENTRIES_MAX entries: past it every table is cleared (a label with unique
-    values, like a pod name, keeps missing and clearing; correctness never depends on it).
+    together hold at most _ENTRIES_MAX entries: past it every table is cleared, and a table that
+    held most of them (a label with unique values, like a pod name) turns `direct`: encoders
+    compiled from then on encode its values inline instead of missing here every time.
+    Correctness never depends on it.
     """
 
-    __slots__ = ("_canonical", "_headers")
+    __slots__ = ("_canonical", "direct", "headers")
 
     def __init__(self, name: str, canonical: bool) -> None:
         super().__init__()
-        self._headers = _Headers(name)
+        self.headers = _Headers(name)
         self._canonical = canonical
+        self.direct = False
 
     def __missing__(self, value: str) -> bytes:
         raw = (fast.normalized(value) if self._canonical else value).encode()
-        entry = self._headers[len(raw)] + raw
+        entry = self.headers[len(raw)] + raw
+        if self.direct:
+            return entry
         _ENTRY_COUNT[0] += 1
         if _ENTRY_COUNT[0] > _ENTRIES_MAX:
             _ENTRY_COUNT[0] = 0
             for table in list(_ENTRIES.values()):
+                if len(table) > _ENTRIES_MAX // 2:
+                    table.direct = True
                 table.clear()
-        self[value] = entry
+        if not self.direct:
+            self[value] = entry
         return entry
 
 
@@ -181,20 +200,23 @@ def _entries(name: str, canonical: bool) -> _Entries:
 
 _EVEN = itemgetter(slice(0, None, 2))
 _NAME_OF = attrgetter("name")
+_LABEL_NAMES_OF = attrgetter("names")
+_SCALED_OF = attrgetter("scaled")
+_SCALE_OF = {"histogram": "histogram", "summary": "summary"}
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
-def _names_of(shape: "fast.Shape | None") -> object:
-    """A shape's interned label-name tuple (None for a key that is not canonical)."""
-    return None if shape is None else shape.names
-
-
-_SCALES = ("histogram", "summary")
 _CHUNK = 2048
 """Keys split at a time on the first scrape: bounds the temporary pieces (11 objects a key)."""
 
 _Encoder = Callable[[list[str], bytes, tuple[bytes, ...]], bytes]
 _ENCODERS: dict[tuple[object, ...], _Encoder | None] = {}
 """Compiled encoders by label-name layout, process-wide (bounded by clearing)."""
+_CODE: dict[str, CodeType] = {}
+"""Compiled encoder source by text: layouts differing only in label names share it."""
+_PREPARED: dict[tuple[object, ...], tuple[_Encoder, tuple[bytes, ...]] | None] = {}
+"""Encoder and target label entries by layout and target labels, process-wide (bounded by clearing)."""
 
 
 def _compile_encoder(
@@ -213,8 +235,14 @@ def _compile_encoder(
     sources: dict[str, str] = {"__name__": "n"}
     namespace: dict[str, object] = {"V": v1._VARINT_TABLE, "W": v1.varint}
     for index, name in enumerate(names):
-        namespace[f"e{index}"] = _entries(name, index == special)
-        sources[name] = f"e{index}[p[{2 * index + 1}]]"
+        table = _entries(name, index == special)
+        value = f"p[{2 * index + 1}]"
+        if table.direct:
+            namespace[f"h{index}"] = table.headers
+            sources[name] = f"h{index}[len(x{index} := {value}.encode())], x{index}"
+        else:
+            namespace[f"e{index}"] = table
+            sources[name] = f"e{index}[{value}]"
     constant = 0
     for name, _ in target:
         if name in sources:
@@ -231,7 +259,12 @@ def _compile_encoder(
         f"    s = len(x) + {2 + sample_len}\n"
         "    return b'\\x0a' + (V[s] if s < 16384 else W(s)) + x + T\n"
     )
-    exec(code, namespace)
+    compiled = _CODE.get(code)
+    if compiled is None:
+        if len(_CODE) >= 10_000:
+            _CODE.clear()
+        compiled = _CODE[code] = compile(code, "<label encoder>", "exec")
+    exec(compiled, namespace)
     return namespace["enc"]  # type: ignore[return-value]
 
 
@@ -239,10 +272,11 @@ class _Labeler:
     """Turns scraped series into cached heads, per Prometheus's mutateSampleLabels.
 
     Built once per process() call from the target labels (sorted, as Prometheus ranges over them),
-    honor_labels and the sample encoding width. Without metric relabeling, series of the fast
-    parser are encoded straight from their key text, a run of keys of one shape at a time, by an
-    encoder compiled once per label-name layout (merge and sort of names done once, label headers
-    from tables); everything else takes the general path over (name, labels) tuples.
+    honor_labels, the limits and the sample encoding width. Without metric relabeling or label
+    limits, series of the fast parser are encoded straight from their key text, a chunk of keys at
+    a time in C-level passes, each by the encoder compiled once per label-name layout (merge and
+    sort of names done once, label entries from tables); everything else takes the general path
+    over (name, labels) tuples.
     """
 
     __slots__ = ("_head_tail", "_honor", "_limits", "_prepared", "_relabel", "_sample_len", "_target")
@@ -255,15 +289,13 @@ class _Labeler:
         sample_len: int,
         limits: Limits = NO_LIMITS,
     ) -> None:
-        self._target = sorted(target_labels.items())
+        self._target = tuple(sorted(target_labels.items()))
         self._limits = limits
         self._honor = honor_labels
         self._relabel = relabel
         self._sample_len = sample_len
         self._head_tail = b"\x12" + v1.varint(sample_len) + b"\x09"
-        self._prepared: dict[
-            tuple[tuple[str, ...], str], tuple[_Encoder, bytes, tuple[bytes, ...]] | None
-        ] = {}
+        self._prepared: dict[tuple[tuple[str, ...], str], tuple[_Encoder, tuple[bytes, ...]] | None] = {}
 
     def fill(
         self, keys: list[str], series: Mapping[str, tuple[str, Labels]], entries: dict[str, bytes]
@@ -273,49 +305,70 @@ class _Labeler:
             for key in keys:
                 entries[key] = self.head(key, *series[key])
             return
-        names_entries = _entries("__name__", False)
         for offset in range(0, len(keys), _CHUNK):
-            chunk = keys[offset : offset + _CHUNK]
-            splits = list(map(str.split, chunk, repeat('"')))
-            shapes = fast.shapes(list(map(tuple, map(_EVEN, splits))))
-            layouts = list(map(_names_of, shapes))
-            bounds = [0, *compress(range(1, len(chunk)), map(is_not, layouts[1:], layouts)), len(chunk)]
-            for start, end in pairwise(bounds):
-                group = chunk[start:end]
-                prepared = self._prepared_for(shapes[start], group, series)
-                if prepared is None:
-                    for key in group:
-                        entries[key] = self.head(key, *series[key])
-                    continue
-                encoder, constants = prepared
-                metric_names = map(names_entries.__getitem__, map(_NAME_OF, shapes[start:end]))
-                entries.update(
-                    zip(group, map(encoder, splits[start:end], metric_names, repeat(constants)), strict=True)
-                )
+            self._fill_chunk(keys[offset : offset + _CHUNK], series, entries)
 
-    def _prepared_for(
-        self, shape: "fast.Shape | None", keys: list[str], series: "fast.Series"
-    ) -> tuple[_Encoder, tuple[bytes, ...]] | None:
-        """Encoder and target label entries for consecutive keys of one label layout; None: general path."""
-        if shape is None or not shape.plain or any(map(contains, keys, repeat('""'))):
-            return None
-        scale = ""
-        if shape.scaled:
-            kinds = set(map(series.type_of, keys))
-            if len(kinds) != 1:
-                return None
-            scale = kinds.pop()
-            if scale not in _SCALES:
-                scale = ""
-        prepared = self._prepared.get((shape.names, scale), False)
+    def _fill_chunk(self, chunk: list[str], series: "fast.Series", entries: dict[str, bytes]) -> None:
+        """Up to _CHUNK keys: each through the compiled encoder of its label layout, in C-level passes."""
+        splits = list(map(str.split, chunk, repeat('"')))
+        shapes = fast.shapes(list(map(tuple, map(_EVEN, splits))))
+        if None in shapes:  # not the fast parser's canonical form after all: the general path
+            for key in chunk:
+                entries[key] = self.head(key, *series[key])
+            return
+        if any(map(_SCALED_OF, shapes)):
+            type_of = series.type_of
+            scales = [
+                _SCALE_OF.get(type_of(key), "") if shape.scaled else ""
+                for key, shape in zip(chunk, shapes, strict=True)
+            ]
+        else:
+            scales = [""] * len(chunk)
+        layouts = list(zip(map(_LABEL_NAMES_OF, shapes), scales, strict=True))
+        prepared = {layout: self._prepared_for(*layout) for layout in set(layouts)}
+        chosen = list(map(prepared.__getitem__, layouts))
+        general: list[str] = []
+        if None in chosen or any(map(contains, chunk, repeat('""'))):
+            keep = [head is not None and '""' not in key for key, head in zip(chunk, chosen, strict=True)]
+            general = [key for key, kept in zip(chunk, keep, strict=True) if not kept]
+            chunk, splits, shapes, chosen = (
+                list(compress(column, keep)) for column in (chunk, splits, shapes, chosen)
+            )  # fmt: skip
+        metric_names = map(_entries("__name__", False).__getitem__, map(_NAME_OF, shapes))
+        heads = map(call, map(_FIRST, chosen), splits, metric_names, map(_SECOND, chosen))
+        entries.update(zip(chunk, heads, strict=True))
+        for key in general:  # in order: the first failing series is the one reported
+            entries[key] = self.head(key, *series[key])
+
+    def _prepared_for(self, names: tuple[str, ...], scale: str) -> tuple[_Encoder, tuple[bytes, ...]] | None:
+        """Encoder and target label entries of one label layout (cached per call); None: general path."""
+        prepared = self._prepared.get((names, scale), False)
         if prepared is False:
-            prepared = self._prepared[shape.names, scale] = self._prepare(shape.names, scale)
+            plain = "__name__" not in names and len(set(names)) == len(names)
+            prepared = self._prepared[names, scale] = self._prepare(names, scale) if plain else None
         return prepared
 
     def _prepare(self, names: tuple[str, ...], scale: str) -> tuple[_Encoder, tuple[bytes, ...]] | None:
-        """The compiled encoder of a label layout with this target's label entries, or None (general path)."""
-        target = tuple(self._target)
-        layout = (names, scale, tuple(name for name, _ in target), self._honor, self._sample_len)
+        """The compiled encoder of a label layout with this target's label entries, or None (general path).
+
+        Kept process-wide per layout and target, so a warm Lambda pays it once per target.
+        """
+        special = "le" if scale == "histogram" else "quantile" if scale == "summary" else ""
+        direct = tuple(_entries(name, name == special).direct for name in names)
+        key = (names, scale, self._target, self._honor, self._sample_len, direct)
+        prepared = _PREPARED.get(key, False)
+        if prepared is False:
+            if len(_PREPARED) >= 10_000:
+                _PREPARED.clear()
+            prepared = _PREPARED[key] = self._build(names, scale, direct)
+        return prepared
+
+    def _build(
+        self, names: tuple[str, ...], scale: str, direct: tuple[bool, ...]
+    ) -> tuple[_Encoder, tuple[bytes, ...]] | None:
+        """Compile (or reuse) the layout's encoder and encode this target's label entries."""
+        target = self._target
+        layout = (names, scale, tuple(name for name, _ in target), self._honor, self._sample_len, direct)
         encoder = _ENCODERS.get(layout, False)
         if encoder is False:
             if len(_ENCODERS) >= 10_000:
@@ -403,7 +456,10 @@ def _label_limits_error(pairs: list[tuple[str, str]], metric: str, limits: Limit
     """Prometheus's verifyLabelLimits on the final, sorted labels: its error text, or None."""
     name = _go_truncate(metric)
     if limits.label_limit and len(pairs) > limits.label_limit:
-        return f"label_limit exceeded (metric: {name}, number of labels: {len(pairs)}, limit: {limits.label_limit})"
+        count = len(pairs)
+        return (
+            f"label_limit exceeded (metric: {name}, number of labels: {count}, limit: {limits.label_limit})"
+        )
     for label, value in pairs:
         if limits.label_name_length_limit:
             length = len(label.encode())

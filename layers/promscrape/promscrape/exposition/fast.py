@@ -18,12 +18,23 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from itertools import repeat
+from operator import itemgetter
 
 from .floats import INT64_MAX, NORMAL_NAN, FloatSyntaxError, format_le, go_parse_float
 from .model import Exposition, Labels, Metadata
 from .text import METRIC_TYPES, make_series, parse_text
 
-__all__ = ["FastTextParser", "Series", "Shape", "normalized", "parse", "parse_canonical", "shape", "shapes"]
+__all__ = [
+    "FastTextParser",
+    "Series",
+    "Shape",
+    "forget_keys",
+    "normalized",
+    "parse",
+    "parse_canonical",
+    "shape",
+    "shapes",
+]
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _BARE = r"[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{\})?"
@@ -40,38 +51,40 @@ _SPECIAL_VALUES = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infinit
 _NUMERIC = str.maketrans("", "", "0123456789.eE+-")
 _BANNED = ("\\", "\t", "\r", "\x00")
 _SCALED = ("histogram", "summary")
+_BEFORE, _SEPARATOR, _AFTER = itemgetter(0), itemgetter(1), itemgetter(2)
 
 # Process-wide, bounded by clearing when full; correctness never depends on them.
 _SHAPES: dict[tuple[str, ...], "Shape | None"] = {}
 _SHAPES_MAX = 50_000
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _VALID_KEYS: set[str] = set()
-_VALID_KEYS_MAX = 500_000
+_VALID_KEYS_MAX = 250_000
+"""Keys proven canonical; the strings are mostly those the targets' SeriesCaches hold anyway, but
+a cleared cache's keys stay here until this clears too: at most ~45 MB of 180-byte keys."""
+_KEY_LISTS: dict[tuple[int, str, str], list[str]] = {}
+"""Key lists of recent bodies, proven canonical, at most _VALID_KEYS_MAX keys in all (their strings
+are mostly those the targets' SeriesCaches hold: the lists add 8 bytes a key)."""
 _NORMALIZED: dict[str, str] = {}
 _KEYS_AT_ONCE = 2048
 """Keys validated per join/split: bounds the temporary pieces (a dozen objects a key)."""
 
 
 class Shape:
-    """What a key's text says apart from its label values: metric name, label names, canonical form.
+    """What a key's text says apart from its label values: metric name and label names in order.
 
-    `names` is interned: shapes with the same label names share one tuple, so runs of keys with
-    one label layout are found by identity. `plain` is False when the labels need Prometheus's
-    later checks (a `__name__` label or a duplicate name); `le`/`quantile` are the positions of
-    those labels (for value canonicalisation under a histogram or summary TYPE), or -1.
+    `names` is interned (shapes with the same label names share one tuple: one hash, one copy);
+    `scaled` says whether an `le` or `quantile` label may need canonicalising (under a histogram or
+    summary TYPE).
     """
 
-    __slots__ = ("le", "name", "names", "plain", "quantile", "scaled")
+    __slots__ = ("name", "names", "scaled")
 
     def __init__(self, name: str, names: tuple[str, ...]) -> None:
         self.name = name
         if len(_NAMES) >= _SHAPES_MAX:
             _NAMES.clear()
         self.names = names = _NAMES.setdefault(names, names)
-        self.plain = "__name__" not in names and len(set(names)) == len(names)
-        self.le = names.index("le") if "le" in names else -1
-        self.quantile = names.index("quantile") if "quantile" in names else -1
-        self.scaled = self.le >= 0 or self.quantile >= 0
+        self.scaled = "le" in names or "quantile" in names
 
 
 def _shape(signature: tuple[str, ...]) -> Shape | None:
@@ -155,12 +168,18 @@ class Series(Mapping[str, tuple[str, Labels]]):
         return self._keyset
 
     def type_of(self, key: str) -> str:
-        """The last `# TYPE` before the key's first line (only histogram and summary matter)."""
+        """The last `# TYPE` before the key's first line (only histogram and summary matter).
+
+        Without duplicate keys only the histogram and summary runs need mapping; with them, every
+        run does, so that a key's first line decides.
+        """
         if self._context is None:
+            every_run = len(self._unique()) != len(self._keys)
             context: dict[str, str] = {}
             end = len(self._keys)
             for lines, run_type in reversed(self._runs or ()):
-                context.update(dict.fromkeys(self._keys[end - lines : end], run_type))
+                if every_run or run_type in _SCALED:
+                    context.update(dict.fromkeys(self._keys[end - lines : end], run_type))
                 end -= lines
             self._context = context
         return self._context.get(key, "")
@@ -172,7 +191,8 @@ class Series(Mapping[str, tuple[str, Labels]]):
                 raise KeyError(key)
             parts = key.split('"')
             shape_ = shape(tuple(parts[0::2]))
-            assert shape_ is not None, "a key of a fast parse always has a canonical shape"
+            if shape_ is None:
+                raise RuntimeError(f"fast parser invariant broken: {key!r} is not in the canonical form")
             mtype = self.type_of(key) if shape_.scaled else ""
             pairs = list(zip(shape_.names, parts[1::2], strict=True))
             got = self._memo[key] = make_series(shape_.name, pairs, mtype)
@@ -230,17 +250,18 @@ def parse_canonical(body: bytes) -> Exposition | None:
     types = list(zip(lines, after if len(after) == len(runs) else ["", *after], strict=True))
     # All sample lines as one column set (a few C-level passes however many families), else
     # line by line (label values with spaces), else run by run (timestamps only on some runs).
+    # A way that misreads lines yields keys that are not canonical, so the next one is tried.
     samples = "".join(runs)
     del runs
-    columns = (_columns_by_tokens(samples) or _columns_by_line(samples)) if samples else ([], [], [])
-    if columns is None:
-        columns = _columns_by_run(samples, types)
-        if columns is None:
-            return None
+    columns = _columns_by_tokens(samples) if samples else ([], [], [])
+    if columns is None or not _keys_ok(columns[0]):
+        columns = _columns_by_line(samples)
+        if columns is None or not _keys_ok(columns[0]):
+            columns = _columns_by_run(samples, types)
+            if columns is None or not _keys_ok(columns[0]):
+                return None
     del samples
     keys, values, timestamps = columns
-    if not _VALID_KEYS.issuperset(keys) and not _check_keys(keys):
-        return None
     return Exposition(
         keys=keys,
         values=values,
@@ -331,6 +352,8 @@ def _columns_by_run(samples: str, types: list[tuple[int, str]]) -> _Columns | No
     columns: _Columns = ([], [], [])
     start = 0
     for count, _ in types:
+        if not count:
+            continue
         run = "\n".join(lines[start : start + count])
         start += count
         got = _columns_by_tokens(run) or _columns_by_line(run)
@@ -344,8 +367,8 @@ def _columns_by_run(samples: str, types: list[tuple[int, str]]) -> _Columns | No
 def _columns_by_tokens(run: str) -> _Columns | None:
     """Every line `key value` or every line `key value timestamp`, proven by rebuilding the run."""
     lines = run.count("\n") + 1
-    spaces = run.count(" ")
     tokens = run.replace("\n", " ").split(" ")
+    spaces = len(tokens) - lines
     if spaces == lines:
         keys = tokens[0::2]
         raw_values = tokens[1::2]
@@ -384,15 +407,11 @@ def _rebuilds(run: str, columns: tuple[list[str], ...]) -> bool:
 
 def _columns_by_line(run: str) -> _Columns | None:
     """A run whose label values hold spaces: split each line at its last space (no timestamps here)."""
-    keys: list[str] = []
-    raw_values: list[str] = []
-    for line in run.split("\n"):
-        key, space, value = line.rpartition(" ")
-        if not space:
-            return None
-        keys.append(key)
-        raw_values.append(value)
-    converted = _values(raw_values)
+    parts = list(map(str.rpartition, run.split("\n"), repeat(" ")))
+    if list(map(_SEPARATOR, parts)).count(" ") != len(parts):
+        return None
+    keys = list(map(_BEFORE, parts))
+    converted = _values(list(map(_AFTER, parts)))
     if converted is None:
         return None
     return keys, converted, [None] * len(keys)
@@ -428,6 +447,31 @@ def _timestamps(raw: list[str]) -> list[int | None] | None:
     if max(map(int, raw)) > INT64_MAX:
         return None
     return stamps
+
+
+def _keys_ok(keys: list[str]) -> bool:
+    """Whether every key is in the canonical form (known already, or proven now).
+
+    A body whose keys are those of one seen before, in the same order (a target scraped again),
+    is recognised by one list comparison; otherwise each key is looked up, or proven.
+    """
+    if not keys:
+        return True
+    signature = (len(keys), keys[0], keys[-1])
+    if _KEY_LISTS.get(signature) == keys:
+        return True
+    if not (_VALID_KEYS.issuperset(keys) or _check_keys(keys)):
+        return False
+    if sum(map(len, _KEY_LISTS.values())) + len(keys) > _VALID_KEYS_MAX:
+        _KEY_LISTS.clear()
+    _KEY_LISTS[signature] = list(keys)
+    return True
+
+
+def forget_keys() -> None:
+    """Forget every key proven canonical, as a fresh process would (to measure first scrapes)."""
+    _VALID_KEYS.clear()
+    _KEY_LISTS.clear()
 
 
 def _check_keys(keys: list[str]) -> bool:
