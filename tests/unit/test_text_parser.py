@@ -6,8 +6,9 @@ import struct
 import pytest
 from promscrape import exposition
 from promscrape.exposition import Exposition, Metadata, ParseError
+from promscrape.exposition.fast import FastTextParser
 from promscrape.exposition.floats import format_go
-from promscrape.exposition.text import TextParser, make_series, parse_text
+from promscrape.exposition.text import make_series, parse_text
 
 Sample = tuple[str, str, tuple[tuple[str, str], ...], str, int | None]
 
@@ -649,7 +650,7 @@ def test_make_series_helper() -> None:
 )
 def test_new_gives_the_text_parser(content_type: str | None) -> None:
     parser = exposition.new(b"a 1\n", content_type)
-    assert isinstance(parser, TextParser)
+    assert isinstance(parser, FastTextParser)
     assert parser.parse().keys == ["a"]
 
 

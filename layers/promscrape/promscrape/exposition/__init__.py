@@ -12,8 +12,8 @@ text, and a fallback other than PrometheusText0.0.4 is refused.
 import unicodedata
 from typing import Protocol
 
+from .fast import FastTextParser
 from .model import Exposition, Labels, Metadata, ParseError
-from .text import TextParser
 
 __all__ = ["Exposition", "Labels", "Metadata", "ParseError", "Parser", "media_type", "new"]
 
@@ -139,5 +139,5 @@ def new(body: bytes, content_type: str | None, fallback: str = "PrometheusText0.
     if media not in _KNOWN_MEDIA_TYPES:
         media = _FALLBACK_MEDIA_TYPES[fallback]
     if media == TEXT_MEDIA_TYPE:
-        return TextParser(body)
+        return FastTextParser(body)
     return UnsupportedFormat(media)

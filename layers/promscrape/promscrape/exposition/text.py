@@ -11,7 +11,6 @@ failing entry starts) with every sample before it kept.
 
 Helpers with stable names for the fast path (exposition/fast.py) and others:
 - `parse_text(body: bytes) -> Exposition`: the whole careful parse.
-- `TextParser(body).parse()`: the same behind the Parser interface `exposition.new()` returns.
 - `decode_body(body) -> str`: the text every position refers to (UTF-8 with surrogateescape, so
   invalid bytes survive as U+DC80..U+DCFF and the text maps back to the exact bytes) plus the `\\n`
   Prometheus appends.
@@ -566,16 +565,6 @@ class _Parser:
         result.keys.append(key)
         result.values.append(value)
         result.timestamps.append(timestamp)
-
-
-class TextParser:
-    """The Parser `exposition.new()` returns for Prometheus text; parse() never raises ParseError."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def parse(self) -> Exposition:
-        return parse_text(self._body)
 
 
 def parse_text(body: bytes, *, line_shortcut: bool = True) -> Exposition:
