@@ -114,6 +114,10 @@ def test_implemented_arguments() -> None:
         "http_headers",
         "relabel_configs",
         "metric_relabel_configs",
+        "sample_limit",
+        "label_limit",
+        "label_name_length_limit",
+        "label_value_length_limit",
     }
     assert expected == IMPLEMENTED_ARGUMENTS
 
@@ -158,9 +162,6 @@ def test_implemented_arguments_accept_other_values() -> None:
         ("enable_http2", False),
         ("extra_metrics", True),
         ("honor_metadata", True),
-        ("label_limit", 10),
-        ("label_name_length_limit", 10),
-        ("label_value_length_limit", 10),
         ("metric_name_escaping_scheme", "dots"),
         ("metric_name_validation_scheme", "utf8"),
         ("native_histogram_bucket_limit", 160),
@@ -169,7 +170,6 @@ def test_implemented_arguments_accept_other_values() -> None:
         ("proxy_connect_header", {"X-Proxy": [SECRET]}),
         ("proxy_from_environment", True),
         ("proxy_url", "http://proxy:3128"),
-        ("sample_limit", 5000),
         ("scrape_classic_histograms", True),
         ("scrape_failure_log_file", "/tmp/failures.log"),
         ("target_limit", 100),
@@ -207,10 +207,17 @@ def test_not_implemented_arguments_at_their_default_are_accepted(argument: str, 
 
 
 def test_several_unsupported_arguments_are_all_named() -> None:
-    assert job_errors(job(sample_limit=1, enable_http2=False)) == [
+    assert job_errors(job(track_timestamps_staleness=True, enable_http2=False)) == [
         'job "node": enable_http2 is not supported yet',
-        'job "node": sample_limit is not supported yet',
+        'job "node": track_timestamps_staleness is not supported yet',
     ]
+
+
+@pytest.mark.parametrize(
+    "argument", ["sample_limit", "label_limit", "label_name_length_limit", "label_value_length_limit"]
+)
+def test_limits_are_accepted(argument: str) -> None:
+    assert getattr(ScrapeJob.model_validate(job(**{argument: 7})), argument) == 7
 
 
 @pytest.mark.parametrize(

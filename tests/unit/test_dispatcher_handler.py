@@ -49,7 +49,12 @@ JOBS: list[dict[str, Any]] = [
         "scrape_timeout": "1s",
         "targets": [{"__address__": "f:1"}],
     },
-    {"name": "broken", "forward_to": ["rw"], "sample_limit": 10, "targets": [{"__address__": "s:1"}]},
+    {
+        "name": "broken",
+        "forward_to": ["rw"],
+        "track_timestamps_staleness": True,
+        "targets": [{"__address__": "s:1"}],
+    },
     {"name": "orphan", "forward_to": ["nope"], "targets": [{"__address__": "o:1"}]},
 ]
 
@@ -100,7 +105,7 @@ def test_handler_plans_and_sends_the_minute(
     assert summary["scheduled_ms"] == scheduled_ms
     assert summary["jobs"] == 2
     assert summary["invalid_jobs"] == {
-        "broken": 'job "broken": sample_limit is not supported yet',
+        "broken": 'job "broken": track_timestamps_staleness is not supported yet',
         "orphan": 'job "orphan": forward_to: no remote_write endpoint named "nope"',
     }
     assert summary["invalid_endpoints"] == {}

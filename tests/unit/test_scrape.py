@@ -424,7 +424,11 @@ def test_large_dead_letter_is_split_to_fit_sqs(aws, pool, monkeypatch) -> None:
     ("job", "remote_write", "error"),
     [
         ({"name": "node"}, [], "forward_to"),
-        ({"name": "node", "forward_to": ["x"], "sample_limit": 5}, [], "sample_limit is not supported yet"),
+        (
+            {"name": "node", "forward_to": ["x"], "track_timestamps_staleness": True},
+            [],
+            "track_timestamps_staleness is not supported yet",
+        ),
         (
             {"name": "node", "forward_to": ["x"]},
             [{"name": "x", "url": "ftp://nowhere"}],
@@ -475,3 +479,44 @@ def test_repeat_and_duplicate_targets_deliver_everything(aws, pool) -> None:
     a_x = (target_labels(planned, __name__="a_total", path="/x"), 3.0)
     assert values.count(a_x) == 4
     assert len(values) == 32
+
+
+LIMITED = b"""a{x="1"} 1
+b{x="2",y="a-value-longer-than-twenty"} 2
+c 3
+"""
+
+
+@pytest.mark.parametrize(
+    ("limits", "error", "scraped", "post_relabel"),
+    [
+        ({"sample_limit": 3}, None, 3, 3),
+        ({"sample_limit": 2}, "sample limit exceeded", 3, 3),
+        # job + instance + __name__ + x + y: parsing stops at the offending sample.
+        ({"label_limit": 4}, "label_limit exceeded (metric: b, number of labels: 5, limit: 4)", 2, 1),
+        (
+            {"label_name_length_limit": 7},
+            "label_name_length_limit exceeded (metric: a, label name: __name__, length: 8, limit: 7)",
+            1,
+            0,
+        ),
+        (
+            {"label_value_length_limit": 20},
+            'label_value_length_limit exceeded (metric: b, label name: y, value: "a-value-longer-than-'
+            'twenty", length: 26, limit: 20)',
+            2,
+            1,
+        ),
+    ],
+)
+def test_limits_fail_the_scrape_with_prometheus_counts(
+    pool, limits: dict[str, int], error: str | None, scraped: int, post_relabel: int
+) -> None:
+    with LocalServer({"/metrics": body_route(LIMITED)}) as server:
+        outcome = run(pool, planned_for(f"{server.base}/metrics"), make_job(**limits))
+    values = report(outcome)
+    assert outcome.status.error == error
+    assert values["up"] == (1.0 if error is None else 0.0)
+    assert values["scrape_samples_scraped"] == scraped
+    assert values["scrape_samples_post_metric_relabeling"] == post_relabel
+    assert len(decoded(outcome)) == (3 if error is None else 0) + len(REPORT_METRICS)

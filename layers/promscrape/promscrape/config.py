@@ -78,6 +78,10 @@ IMPLEMENTED_ARGUMENTS: Final[frozenset[str]] = frozenset(
         "http_headers",
         "relabel_configs",
         "metric_relabel_configs",
+        "sample_limit",
+        "label_limit",
+        "label_name_length_limit",
+        "label_value_length_limit",
     }
 )
 # Protocols Alloy knows (config.ScrapeProtocolsHeaders), the ones implemented, and Alloy's default.

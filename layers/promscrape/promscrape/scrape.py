@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from promscrape import exposition
 from promscrape.http import ScrapeError, fetch, scrape_headers
 from promscrape.messages import PlannedScrape
-from promscrape.pipeline import Relabeler, SeriesCache, process
+from promscrape.pipeline import Limits, Relabeler, SeriesCache, process
 from promscrape.remote_write import v1
 
 if TYPE_CHECKING:
@@ -113,6 +113,12 @@ def scrape_target(
             metric_relabeler=relabeler,
             scrape_ts_ms=scrape_ts_ms,
             cache=cache,
+            limits=Limits(
+                sample_limit=job.sample_limit,
+                label_limit=job.label_limit,
+                label_name_length_limit=job.label_name_length_limit,
+                label_value_length_limit=job.label_value_length_limit,
+            ),
         )
         scraped, post_relabel = result.samples_scraped, result.samples_post_relabel
         if result.error is None:

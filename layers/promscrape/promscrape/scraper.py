@@ -49,8 +49,10 @@ MIN_SEND_BUDGET_S = 3.0
 MIN_SCRAPE_TIMEOUT_MS = 1_000
 MAX_DEAD_LETTER_BYTES = 240 * 1024
 """A dead letter must fit one SQS message (256 KiB with attributes); bigger batches are split."""
-MAX_CACHED_SERIES = 500_000
-"""Series kept across warm invocations in all targets' caches together (least recently used out)."""
+MAX_CACHED_SERIES = 150_000
+"""Series kept across warm invocations in all targets' caches together (least recently used out);
+at ~450 bytes a cached series that is ~70 MB, which leaves a 512 MB scraper room for a 100k-series
+scrape in flight."""
 MAX_CACHED_RELABELERS = 256
 
 CacheKey = tuple[str, str, str]  # scrape URL, target labels, job config (JSON)
