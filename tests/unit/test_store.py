@@ -11,6 +11,7 @@ from promscrape.store import (
     ApplySummary,
     deserialize_item,
     serialize_item,
+    shard_targets,
     target_id,
 )
 
@@ -237,7 +238,7 @@ def test_one_status_item_per_shard(aws: Any) -> None:
     assert loaded["shard_id"] == "node/0/0"
     assert loaded["updated_ms"] == NOW_MS
     assert loaded["ttl"] == NOW_MS // 1000 + 3600
-    assert loaded["targets"]["http://h7:9100/metrics"] == {
+    assert shard_targets(loaded)["http://h7:9100/metrics"] == {
         "job": "node",
         "health": "up",
         "last_scrape_ms": NOW_MS,
@@ -245,6 +246,18 @@ def test_one_status_item_per_shard(aws: Any) -> None:
         "samples": 42,
         "error": None,
     }
+
+
+def test_status_of_a_full_shard_costs_one_write_unit(aws: Any) -> None:
+    """DynamoDB bills a write unit per started KB: compressed, 100 targets' statuses fit in one."""
+    store = aws.store()
+    statuses = [_status(f"http://10.0.{i // 250}.{i % 250}:9100/metrics", NOW_MS + i) for i in range(100)]
+    store.write_shard_status("node/7/0", statuses, now_ms=NOW_MS)
+    (item,) = _raw_items(aws, aws.status_table)
+    compressed = item.pop("targets_z")["B"]
+    others = sum(len(name) + len(str(next(iter(value.values())))) for name, value in item.items())
+    assert len("targets_z") + len(compressed) + others <= 1024  # 13.5 KB of JSON, one write unit
+    assert len(store.read_status(now_ms=NOW_MS)) == 100
 
 
 def test_read_status_flattens_newest_first_and_skips_expired(aws: Any) -> None:
