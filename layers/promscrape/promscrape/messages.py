@@ -23,6 +23,9 @@ class PlannedScrape(BaseModel):
 class ShardMessage(BaseModel):
     """What one scraper invocation does: scrape every target, forward to every endpoint."""
 
+    # The job and endpoints carry secrets in clear: a validation error must not quote them.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     version: Literal[1] = 1
     shard_id: str = Field(description="stable name of the shard: job, slot and index")
     job: dict[str, Any] = Field(description="the job's configuration, as ScrapeJob.to_item dumps it")
