@@ -214,6 +214,90 @@ def test_timestamps_and_duplicates(
 
 
 DROP_A = [{"source_labels": ["__name__"], "regex": "a", "action": "drop"}]
+RENAME_B_TO_A = [
+    {"source_labels": ["__name__"], "regex": "b", "target_label": "__name__", "replacement": "a"}
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "rules", "honor_timestamps", "limits", "expected", "posted"),
+    [
+        pytest.param(
+            'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n', None, True, pipeline.NO_LIMITS,
+            [({"x": "1", "y": "2"}, 1.0, SCRAPE_TS)], 2, id="label-order",
+        ),
+        pytest.param(
+            'a{x="1"} 1\nb{x="1"} 2\nc 3\n', RENAME_B_TO_A, True, pipeline.NO_LIMITS,
+            [({"x": "1"}, 1.0, SCRAPE_TS), ({}, 3.0, SCRAPE_TS)], 3, id="relabeled-to-the-same",
+        ),
+        pytest.param(
+            'a{x="1",y=""} 1\na{x="1"} 2\n', None, True, pipeline.NO_LIMITS,
+            [({"x": "1"}, 1.0, SCRAPE_TS)], 2, id="empty-label-is-absent",
+        ),
+        pytest.param(
+            '# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1.0"} 2\n', None, True, pipeline.NO_LIMITS,
+            [({"le": "1.0"}, 1.0, SCRAPE_TS)], 2, id="canonical-le",
+        ),
+        pytest.param(
+            'a{x="1",y="2"} 1\na{y="2",x="1"} 2\nb 3\n', None, True, pipeline.Limits(sample_limit=2),
+            [({"x": "1", "y": "2"}, 1.0, SCRAPE_TS), ({}, 3.0, SCRAPE_TS)], 3,
+            id="not-counted-against-sample-limit",
+        ),
+        pytest.param(
+            'a{x="1",y="2"} 1 1000\na{y="2",x="1"} 2 1000\na{y="2",x="1"} 3 2000\n', None, True,
+            pipeline.NO_LIMITS, [({"x": "1", "y": "2"}, 1.0, 1000), ({"x": "1", "y": "2"}, 3.0, 2000)], 3,
+            id="same-time-only-with-timestamps",
+        ),
+        pytest.param(
+            f'a{{x="1",y="2"}} 1 {SCRAPE_TS}\na{{y="2",x="1"}} 2\na{{x="1",y="2"}} 3\n', None, True,
+            pipeline.NO_LIMITS, [({"x": "1", "y": "2"}, 1.0, SCRAPE_TS)], 3,
+            id="explicit-scrape-time-then-none",
+        ),
+        pytest.param(
+            'a{x="1",y="2"} 1 1000\na{y="2",x="1"} 2 2000\n', None, False, pipeline.NO_LIMITS,
+            [({"x": "1", "y": "2"}, 1.0, SCRAPE_TS)], 2, id="timestamps-not-honored",
+        ),
+    ],
+)  # fmt: skip
+def test_duplicate_final_labels(
+    body: str,
+    rules: list[dict[str, object]] | None,
+    honor_timestamps: bool,
+    limits: pipeline.Limits,
+    expected: list[tuple[dict[str, str], float, int]],
+    posted: int,
+) -> None:
+    """A later sample of the same final labels at the same time is dropped, counted as Prometheus does."""
+    relabeler = compile_rules([RelabelConfig(**rule) for rule in rules]) if rules is not None else None
+    for parser in (fast.parse, text.parse_text):
+        cache = pipeline.SeriesCache()
+        for _ in range(2):  # first scrape, then the repeat scrape through the cache
+            result = pipeline.process(
+                parser(body.encode()),
+                target_labels={},
+                honor_labels=False,
+                honor_timestamps=honor_timestamps,
+                metric_relabeler=relabeler,
+                scrape_ts_ms=SCRAPE_TS,
+                cache=cache,
+                limits=limits,
+            )
+            assert result.error is None
+            samples = sum(1 for line in body.splitlines() if not line.startswith("#"))
+            assert (result.samples_scraped, result.samples_post_relabel) == (samples, posted)
+            got = [(labels, value, ts) for labels, value, ts in decoded(result) if labels.pop("__name__")]
+            assert got == expected
+
+
+def test_repeat_scrape_learns_duplicates_after_a_failed_pass() -> None:
+    """Series added by a failed pass never let a repeat scrape skip the duplicate check."""
+    cache = pipeline.SeriesCache()
+    assert run('a{x="1",y="2"} 1\n', cache=cache).error is None
+    failed = run('a{x="1",y="2"} 1\na{y="2",x="1"} 2\nbad\n', cache=cache)
+    assert failed.error is not None
+    result = run('a{x="1",y="2"} 1\na{y="2",x="1"} 2\n', cache=cache)
+    assert [value for _, value, _ in decoded(result)] == [1.0]
+    assert (result.samples_scraped, result.samples_post_relabel) == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -372,8 +456,10 @@ def test_fast_and_careful_paths_encode_identically() -> None:
             fast_result = run(body, honor_labels=honor, target=target)
             careful = run(body, honor_labels=honor, target=target, parser="careful")
             assert fast_result.series == careful.series
-            assert len(fast_result.series) == 11
+            assert len(fast_result.series) == 10  # n{b="2",a="1"} repeats n{a="1",b="2"}'s labels
+            assert (fast_result.samples_scraped, fast_result.samples_post_relabel) == (11, 11)
             assert decoded(fast_result)[7][0]["b"] == "x" * 20_000
+            assert decoded(fast_result)[9][1] == 2.0
 
 
 def test_benchmark_quick_run_produces_rows(repo_root: Path) -> None:
@@ -539,3 +625,14 @@ def test_unique_label_values_switch_to_inline_encoding(monkeypatch: pytest.Monke
     assert first.series == run(body, target={"job": "j"}, parser="careful").series
     assert again.series == run(body.replace("u{", "v{"), target={"job": "j"}, parser="careful").series
     assert len(pipeline._ENTRIES["pod", False]) == 0
+
+
+def test_canonical_le_values_stay_canonical_when_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An `le` table turned inline by many distinct values still writes Prometheus's canonical form."""
+    monkeypatch.setattr(pipeline, "_ENTRIES_MAX", 50)
+    monkeypatch.setattr(pipeline, "_ENTRIES", {})
+    body = "# TYPE h histogram\n" + "".join(f'h_bucket{{le="{i}"}} {i}\n' for i in range(200))
+    run(body, target={"job": "j"})
+    assert pipeline._ENTRIES["le", True].direct
+    again = run(body.replace("h_bucket", "g_bucket").replace("TYPE h ", "TYPE g "), target={"job": "j"})
+    assert [labels["le"] for labels in labels_of(again)][:3] == ["0.0", "1.0", "2.0"]

@@ -1,12 +1,14 @@
 """The hot path of a scrape: exposition columns -> Prometheus's per-sample rules -> remote-write bytes.
 
 Order (REFERENCE §7): target labels merged (honor_labels) -> metric relabeling -> dropped when no
-labels are left -> `__name__` present and a valid legacy name -> label limits -> duplicates (first
-wins, counted) -> append under the sample limit. Everything that depends only on a series' text
-(its final labels, or "dropped") is decided once per series and cached per target as the
-pre-encoded head of its remote-write entry, so a repeat scrape costs about one struct.pack and one
-concatenation per sample (no lookup at all when the series come in the same order as last time),
-done column-wise with C-level builtins (`map`, `zip`, `dict.fromkeys`) instead of a Python loop.
+labels are left -> `__name__` present and a valid legacy name -> label limits -> duplicates (the
+first sample of each final label set at a time wins, the rest are counted) -> append under the
+sample limit. Everything that depends only on a series' text (its final labels, or "dropped") is
+decided once per series and cached per target as the pre-encoded head of its remote-write entry, so
+a repeat scrape costs about one struct.pack and one concatenation per sample (no lookup at all when
+the series come in the same order as last time, and no duplicate check when that scrape's heads
+were all different), done column-wise with C-level builtins (`map`, `zip`, `dict.fromkeys`)
+instead of a Python loop.
 
 A new series of the fast parser (no metric relabeling, no label limits) is encoded straight from
 its key text by an encoder compiled once per label-name layout: merge with the target labels and
@@ -96,17 +98,19 @@ class SeriesCache:
     The caller keys caches by scrape URL and job configuration (so metric relabeling is covered);
     target labels, honor_labels, the limits and the sample encoding width are checked here, and
     any change clears the cache. After a successful scrape it holds exactly that scrape's series,
-    in order (so a repeat scrape is recognised by one list comparison); over `max_entries` it is
-    cleared. About 450 bytes a series (its text and its encoded head). Correctness never depends
-    on it.
+    in order (so a repeat scrape is recognised by one list comparison), and `distinct` is True
+    when their heads were all different and none dropped (a repeat needs no duplicate check);
+    over `max_entries` it is cleared. About 450 bytes a series (its text and its encoded head).
+    Correctness never depends on it.
     """
 
-    __slots__ = ("context", "entries", "max_entries")
+    __slots__ = ("context", "distinct", "entries", "max_entries")
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self.max_entries = max_entries
         self.entries: dict[str, bytes] = {}
         self.context: tuple[object, ...] = ()
+        self.distinct = False
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -114,6 +118,7 @@ class SeriesCache:
     def clear(self) -> None:
         """Forget every series (the next scrape pays the first-scrape cost again)."""
         self.entries.clear()
+        self.distinct = False
 
 
 class _SampleError(Exception):
@@ -156,20 +161,21 @@ class _Entries(dict[str, bytes]):
     With `canonical`, the value is first put in Prometheus's `le`/`quantile` form. All tables
     together hold at most _ENTRIES_MAX entries: past it every table is cleared, and a table that
     held most of them (a label with unique values, like a pod name) turns `direct`: encoders
-    compiled from then on encode its values inline instead of missing here every time.
-    Correctness never depends on it.
+    compiled from then on encode its values inline instead of missing here every time (a
+    canonical table's values still come from here, normalised but no longer stored). Correctness
+    never depends on it.
     """
 
-    __slots__ = ("_canonical", "direct", "headers")
+    __slots__ = ("canonical", "direct", "headers")
 
     def __init__(self, name: str, canonical: bool) -> None:
         super().__init__()
         self.headers = _Headers(name)
-        self._canonical = canonical
+        self.canonical = canonical
         self.direct = False
 
     def __missing__(self, value: str) -> bytes:
-        raw = (fast.normalized(value) if self._canonical else value).encode()
+        raw = (fast.normalized(value) if self.canonical else value).encode()
         entry = self.headers[len(raw)] + raw
         if self.direct:
             return entry
@@ -233,11 +239,11 @@ def _compile_encoder(
     if scale == "summary" and "quantile" in names:
         special = names.index("quantile")
     sources: dict[str, str] = {"__name__": "n"}
-    namespace: dict[str, object] = {"V": v1._VARINT_TABLE, "W": v1.varint}
+    namespace: dict[str, object] = {"V": v1.VARINT_TABLE, "W": v1.varint}
     for index, name in enumerate(names):
         table = _entries(name, index == special)
         value = f"p[{2 * index + 1}]"
-        if table.direct:
+        if table.direct and not table.canonical:
             namespace[f"h{index}"] = table.headers
             sources[name] = f"h{index}[len(x{index} := {value}.encode())], x{index}"
         else:
@@ -529,10 +535,13 @@ def process(
         entries.clear()
 
     if len(keys) == len(entries) and keys == list(entries):
-        # The same series in the same order as the last successful scrape: no new series, no duplicates.
+        # The same series in the same order as the last successful scrape: no new series.
         heads = list(entries.values())
         unique = None
+        distinct: bool | None = True if cache.distinct else None  # not known distinct: check again
     else:
+        cache.distinct = False  # the entries change: known again only after a successful pass
+        distinct = None
         unique = dict.fromkeys(keys)
         if not unique.keys() <= entries.keys():
             missing = [key for key in unique if key not in entries] if entries else list(unique)
@@ -547,10 +556,9 @@ def process(
 
     if honor_timestamps and timestamps.count(None) != len(timestamps):
         series, posted, appended = _append_with_timestamps(keys, values, timestamps, heads, scrape_ts_ms)
+        distinct = False
     else:
-        series, posted = _append(
-            keys, values, heads, unique is not None and len(unique) != len(keys), ts_field
-        )
+        series, posted, distinct = _append(values, heads, distinct, ts_field)
         appended = len(series)
     if exposition.error is not None:
         return PipelineResult([], len(keys), posted, exposition.error.message)
@@ -559,6 +567,7 @@ def process(
     result = PipelineResult(series, len(keys), posted)
     if unique is not None and (len(entries) != len(unique) or list(entries) != list(unique)):
         cache.entries = dict(zip(unique, map(entries.__getitem__, unique), strict=True))
+    cache.distinct = distinct
     return result
 
 
@@ -579,43 +588,56 @@ def _failed_at(keys: list[str], index: int, entries: dict[str, bytes], error: st
 
 
 def _append(
-    keys: list[str], values: list[float], heads: list[bytes], duplicates: bool, ts_field: bytes
-) -> tuple[list[bytes], int]:
-    """Every sample at the scrape timestamp: first of each series wins, dropped series are skipped.
+    values: list[float], heads: list[bytes], distinct: bool | None, ts_field: bytes
+) -> tuple[list[bytes], int, bool]:
+    """Every sample at the scrape timestamp: first of each final label set wins, dropped ones skipped.
 
-    The double is always written, zero included (gogo-protobuf would omit a zero; decoders read
-    the same value either way, and -0.0 keeps its sign).
+    Two series with the same final labels (`a{x="1",y="2"}` and `a{y="2",x="1"}`, the same text
+    twice, or two that relabeling makes equal) have the same head: only the first is sent, as
+    Prometheus's append rejects the rest as duplicates (a remote-write receiver would reject the
+    whole request). `distinct` (None: not known) says no head repeats and none is dropped. The
+    double is always written, zero included (gogo-protobuf would omit a zero; decoders read the
+    same value either way, and -0.0 keeps its sign). Returns the series, the samples posted after
+    relabeling (duplicates included) and whether the heads were distinct.
     """
-    posted = len(keys)
-    if duplicates or _DROPPED in heads:
-        keep = _first_kept(keys, heads)
+    posted = len(heads)
+    if distinct is None:
+        seen = dict.fromkeys(heads)
+        distinct = len(seen) == len(heads) and _DROPPED not in seen
+    if not distinct:
+        keep = _first_kept(heads)
         posted -= heads.count(_DROPPED)
         heads = list(compress(heads, keep))
         values = list(compress(values, keep))
     tail = struct.Struct(f"<d{len(ts_field)}s").pack
-    return list(map(add, heads, map(tail, values, repeat(ts_field)))), posted
+    return list(map(add, heads, map(tail, values, repeat(ts_field)))), posted, distinct
 
 
-def _first_kept(keys: list[str], heads: list[bytes]) -> list[bool]:
-    """Mask of samples to append: the first sample of each series that relabeling did not drop."""
-    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-    keep = [False] * len(keys)
+def _first_kept(heads: list[bytes]) -> list[bool]:
+    """Mask of samples to append: the first sample of each final label set that relabeling did not drop."""
+    first = dict(zip(reversed(heads), range(len(heads) - 1, -1, -1), strict=True))
+    first.pop(_DROPPED, None)
+    keep = [False] * len(heads)
     for index in first.values():
-        if heads[index] != _DROPPED:
-            keep[index] = True
+        keep[index] = True
     return keep
 
 
 def _append_with_timestamps(
     keys: list[str], values: list[float], timestamps: list[int | None], heads: list[bytes], scrape_ts_ms: int
 ) -> tuple[list[bytes], int, int]:
-    """The general loop for honored exposed timestamps: duplicates only among samples without one.
+    """The general loop for honored exposed timestamps: the first sample at a (final labels, time) wins.
+
+    As in Prometheus's scrape loop, a sample without a timestamp whose series text was already
+    appended in this scrape is a duplicate; and the append itself rejects a second sample of the
+    same final labels at the same time (a sample without a timestamp is at the scrape's).
 
     Returns the series, the samples posted after relabeling and those appended (future ones too,
     which the append then drops, as Prometheus's sample limit counts them).
     """
     limit = scrape_ts_ms + MAX_AHEAD_MS
-    appended: set[str] = set()
+    appended: set[tuple[bytes, int]] = set()
+    scraped: set[str] = set()
     series: list[bytes] = []
     posted = 0
     future = 0
@@ -626,12 +648,15 @@ def _append_with_timestamps(
             continue
         posted += 1
         if ts is None:
-            if key in appended:
+            if key in scraped:
                 continue
             ts = scrape_ts_ms
         elif ts > limit:
             future += 1
             continue
-        appended.add(key)
+        if (head, ts) in appended:
+            continue
+        scraped.add(key)
+        appended.add((head, ts))
         series.append(encode_series(_labels_block(head), encode_sample(value, ts)))
     return series, posted, len(series) + future

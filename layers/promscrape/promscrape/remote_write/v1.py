@@ -46,15 +46,16 @@ def _varint_slow(n: int) -> bytes:
     return bytes(out)
 
 
-# Every 1- and 2-byte varint, so lengths of labels and series are one list index.
-_VARINT_TABLE: list[bytes] = [_varint_slow(n) for n in range(1 << 14)]
-_TABLE_SIZE = len(_VARINT_TABLE)
+# Every 1- and 2-byte varint, so lengths of labels and series are one list index (the pipeline
+# frames whole columns of series with it).
+VARINT_TABLE: list[bytes] = [_varint_slow(n) for n in range(1 << 14)]
+_TABLE_SIZE = len(VARINT_TABLE)
 
 
 def varint(n: int) -> bytes:
     """Protobuf varint of an int64/uint64 (negative values take 10 bytes)."""
     if 0 <= n < _TABLE_SIZE:
-        return _VARINT_TABLE[n]
+        return VARINT_TABLE[n]
     return _varint_slow(n)
 
 
@@ -64,7 +65,7 @@ def _string_field(tag: bytes, text: str) -> bytes:
         return b""
     raw = text.encode()
     size = len(raw)
-    return tag + (_VARINT_TABLE[size] if size < _TABLE_SIZE else _varint_slow(size)) + raw
+    return tag + (VARINT_TABLE[size] if size < _TABLE_SIZE else _varint_slow(size)) + raw
 
 
 def _encode_label(pair: tuple[str, str]) -> bytes:
@@ -96,7 +97,7 @@ def encode_labels(labels: Sequence[tuple[str, str]]) -> bytes:
 def _timestamp_parts(ts_ms: int) -> tuple[int, bytes, bytes]:
     """(ts_ms, sample prefix up to the double, timestamp field) of a sample with a non-zero value."""
     ts_field = _TAG_TIMESTAMP + varint(ts_ms) if ts_ms else b""
-    return ts_ms, _TAG_SAMPLE + _VARINT_TABLE[9 + len(ts_field)] + _TAG_DOUBLE, ts_field
+    return ts_ms, _TAG_SAMPLE + VARINT_TABLE[9 + len(ts_field)] + _TAG_DOUBLE, ts_field
 
 
 # A scrape stamps all its samples with one timestamp: the parts of the last one are kept in ONE
@@ -113,7 +114,7 @@ def encode_sample(value: float, ts_ms: int) -> bytes:
     if value != 0.0:
         return parts[1] + _pack_double(value) + parts[2]
     # Go omits a zero double (-0.0 too: its test is `m.Value != 0`).
-    return _TAG_SAMPLE + _VARINT_TABLE[len(parts[2])] + parts[2]
+    return _TAG_SAMPLE + VARINT_TABLE[len(parts[2])] + parts[2]
 
 
 def encode_series(labels_block: bytes, samples_block: bytes) -> bytes:
@@ -121,7 +122,7 @@ def encode_series(labels_block: bytes, samples_block: bytes) -> bytes:
     size = len(labels_block) + len(samples_block)
     return (
         _TAG_SERIES
-        + (_VARINT_TABLE[size] if size < _TABLE_SIZE else _varint_slow(size))
+        + (VARINT_TABLE[size] if size < _TABLE_SIZE else _varint_slow(size))
         + labels_block
         + samples_block
     )
