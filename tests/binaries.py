@@ -13,6 +13,9 @@ import pytest
 PACKAGES = {
     "prometheus": "prometheus",
     "prometheus-node-exporter": "prometheus-node-exporter",
+    "prometheus-pushgateway": "prometheus-pushgateway",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    "victoria-metrics": "victoria-metrics",
 }
 
 
