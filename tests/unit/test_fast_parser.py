@@ -22,6 +22,7 @@ def snapshot(exposition: Exposition) -> dict[str, object]:
         "timestamps": exposition.timestamps,
         "series": {key: exposition.series[key] for key in exposition.keys},
         "series_mapping": dict(exposition.series),
+        "empty_labels": dict(exposition.empty_labels),
         "metadata": {name: (m.type, m.help, m.unit) for name, m in exposition.metadata.items()},
         "error": None if exposition.error is None else str(exposition.error),
     }
@@ -54,6 +55,13 @@ CASES = [
     pytest.param(b'a{x="1",} 3\n', True, id="trailing-comma"),
     pytest.param(b'a{x="1"y="2"} 3\n', False, id="missing-comma"),
     pytest.param(b'a{x="1",y=""} 3\n', True, id="empty-value"),
+    pytest.param(
+        b'a{job=""} 1\nb{job="",x="1"} 2\nc{instance=""} 3\nd{x="1"} 4\na{job=""} 5\n'
+        b'e{x="",y="",x="2"} 6\nf{__name__=""} 7\ng{x="=",y="a="} 8\n',
+        True,
+        id="empty-values-for-honor-labels",
+    ),
+    pytest.param(b'a{job="",x="a\\"b"} 1\nb{ job = "" } 2\n', False, id="empty-values-careful-only"),
     pytest.param(b'a{x="1",x="2"} 3\n', True, id="duplicate-label"),
     pytest.param(b'a{__name__="b"} 3\n', True, id="name-label"),
     pytest.param(b'a{x="with space",y="}{,="} 3\n', True, id="value-with-space-and-punctuation"),

@@ -111,8 +111,55 @@ MERGE_CASES = [
     pytest.param(
         'a{job=""} 1\n',
         True,
+        [{"__name__": "a", "instance": "host:9100"}],
+        id="empty-value-honor-keeps-target-label-out",
+    ),
+    pytest.param(
+        'a{job="",x="1"} 1\n',
+        False,
+        [{"__name__": "a", "x": "1", "job": "node", "instance": "host:9100"}],
+        id="empty-value-with-others",
+    ),
+    pytest.param(
+        'a{job="",x="1"} 1\n',
+        True,
+        [{"__name__": "a", "x": "1", "instance": "host:9100"}],
+        id="empty-value-with-others-honor",
+    ),
+    pytest.param(
+        'a{instance=""} 1\n',
+        False,
         [{"__name__": "a", "job": "node", "instance": "host:9100"}],
-        id="empty-value-honor",
+        id="empty-instance",
+    ),
+    pytest.param(
+        'a{instance=""} 1\n',
+        True,
+        [{"__name__": "a", "job": "node"}],
+        id="empty-instance-honor",
+    ),
+    pytest.param(
+        'a{job=""} 1\nb{job="s",x=""} 2\nc 3\nd{x="",y="1"} 4\n',
+        True,
+        [
+            {"__name__": "a", "instance": "host:9100"},
+            {"__name__": "b", "job": "s", "instance": "host:9100"},
+            {"__name__": "c", "job": "node", "instance": "host:9100"},
+            {"__name__": "d", "y": "1", "job": "node", "instance": "host:9100"},
+        ],
+        id="empty-values-honor-mixed",
+    ),
+    pytest.param(
+        'a{job="",job="x"} 1\n',
+        True,
+        [{"__name__": "a", "instance": "host:9100"}],
+        id="empty-and-set-duplicate-honor",
+    ),
+    pytest.param(
+        'a{job=" "} 1\n',
+        True,
+        [{"__name__": "a", "job": " ", "instance": "host:9100"}],
+        id="space-value-honor-is-not-empty",
     ),
     pytest.param(
         "# TYPE h histogram\n"
@@ -151,6 +198,95 @@ def test_label_merge(body: str, honor: bool, expected: list[dict[str, str]], par
     result = run(body, honor_labels=honor, parser=parser)
     assert result.error is None
     assert labels_of(result) == expected
+
+
+MARK_ABSENT = [
+    {"source_labels": ["job"], "regex": "", "target_label": "nojob", "replacement": "yes"},
+    {"source_labels": ["instance"], "regex": "", "target_label": "noinstance", "replacement": "yes"},
+]
+"""Relabeling sees a label as absent when it is missing or empty: these mark which ones it saw so."""
+
+
+@pytest.mark.parametrize("parser", ["fast", "careful"])
+@pytest.mark.parametrize(
+    ("body", "honor", "expected"),
+    [
+        pytest.param(
+            'a{job=""} 1\n',
+            False,
+            {"__name__": "a", "job": "node", "instance": "host:9100"},
+            id="empty-job",
+        ),
+        pytest.param(
+            'a{job=""} 1\n',
+            True,
+            {"__name__": "a", "instance": "host:9100", "nojob": "yes"},
+            id="empty-job-honor",
+        ),
+        pytest.param(
+            'a{job="",x="1"} 1\n',
+            False,
+            {"__name__": "a", "x": "1", "job": "node", "instance": "host:9100"},
+            id="empty-job-with-others",
+        ),
+        pytest.param(
+            'a{job="",x="1"} 1\n',
+            True,
+            {"__name__": "a", "x": "1", "instance": "host:9100", "nojob": "yes"},
+            id="empty-job-with-others-honor",
+        ),
+        pytest.param(
+            'a{instance=""} 1\n',
+            False,
+            {"__name__": "a", "job": "node", "instance": "host:9100"},
+            id="empty-instance",
+        ),
+        pytest.param(
+            'a{instance=""} 1\n',
+            True,
+            {"__name__": "a", "job": "node", "noinstance": "yes"},
+            id="empty-instance-honor",
+        ),
+    ],
+)
+def test_label_merge_with_empty_values_through_relabeling(
+    body: str, honor: bool, expected: dict[str, str], parser: str
+) -> None:
+    """honor_labels=true adds no target label the series wrote empty; relabeling then finds it absent."""
+    cache = pipeline.SeriesCache()
+    first = run(body, honor_labels=honor, rules=MARK_ABSENT, parser=parser, cache=cache)
+    again = run(body, honor_labels=honor, rules=MARK_ABSENT, parser=parser, cache=cache)
+    assert first.error is None and labels_of(first) == [expected]
+    assert again.series == first.series
+    plain = {name: value for name, value in expected.items() if not name.startswith("no")}
+    assert labels_of(run(body, honor_labels=honor, rules=[], parser=parser)) == [plain]
+
+
+def test_empty_values_under_honor_labels_on_every_path() -> None:
+    """The compiled encoders, the general path and a repeat scrape from the cache agree."""
+    body = "".join(f'm{{job="{job}",x="{i}"}} {i}\n' for i, job in enumerate(["", "s", "", "t"]))
+    body += 'n{x="1"} 1\nn{x=""} 2\n'
+    expected = [
+        {"__name__": "m", "x": "0", "instance": "host:9100"},
+        {"__name__": "m", "x": "1", "job": "s", "instance": "host:9100"},
+        {"__name__": "m", "x": "2", "instance": "host:9100"},
+        {"__name__": "m", "x": "3", "job": "t", "instance": "host:9100"},
+        {"__name__": "n", "x": "1", "job": "node", "instance": "host:9100"},
+        {"__name__": "n", "job": "node", "instance": "host:9100"},
+    ]
+    cache = pipeline.SeriesCache()
+    results = [run(body, honor_labels=True, cache=cache) for _ in range(2)]
+    results.append(run(body, honor_labels=True, parser="careful"))
+    for result in results:
+        assert result.error is None
+        assert result.series == results[0].series
+    assert labels_of(results[0]) == expected
+    assert fast.parse(body.encode()).empty_labels == {
+        'm{job="",x="0"}': frozenset({"job"}),
+        'm{job="",x="2"}': frozenset({"job"}),
+        'n{x=""}': frozenset({"x"}),
+    }
+    assert fast.parse(b'a{x="1"} 1\n').empty_labels == {}
 
 
 def test_exported_prefix_shortest_name_first() -> None:

@@ -21,6 +21,7 @@ def parse(body: bytes) -> Exposition:
     assert [struct.pack("<d", v) for v in fast.values] == [struct.pack("<d", v) for v in slow.values]
     assert fast.timestamps == slow.timestamps
     assert dict(fast.series) == dict(slow.series)
+    assert fast.empty_labels == slow.empty_labels
     assert fast.metadata == slow.metadata
     assert str(fast.error) == str(slow.error)
     return fast

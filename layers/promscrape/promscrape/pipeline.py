@@ -285,7 +285,16 @@ class _Labeler:
     over (name, labels) tuples.
     """
 
-    __slots__ = ("_head_tail", "_honor", "_limits", "_prepared", "_relabel", "_sample_len", "_target")
+    __slots__ = (
+        "_empty",
+        "_head_tail",
+        "_honor",
+        "_limits",
+        "_prepared",
+        "_relabel",
+        "_sample_len",
+        "_target",
+    )
 
     def __init__(
         self,
@@ -294,8 +303,10 @@ class _Labeler:
         relabel: Callable[[dict[str, str]], dict[str, str] | None] | None,
         sample_len: int,
         limits: Limits = NO_LIMITS,
+        empty_labels: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._target = tuple(sorted(target_labels.items()))
+        self._empty = empty_labels if honor_labels and empty_labels else None
         self._limits = limits
         self._honor = honor_labels
         self._relabel = relabel
@@ -334,6 +345,8 @@ class _Labeler:
         prepared = {layout: self._prepared_for(*layout) for layout in set(layouts)}
         chosen = list(map(prepared.__getitem__, layouts))
         general: list[str] = []
+        # Keys with an empty value (`=""`) take the general path: empty means absent, and under
+        # honor_labels it keeps out the target's label of that name (Exposition.empty_labels).
         if None in chosen or any(map(contains, chunk, repeat('""'))):
             keep = [head is not None and '""' not in key for key, head in zip(chunk, chosen, strict=True)]
             general = [key for key, kept in zip(chunk, keep, strict=True) if not kept]
@@ -405,7 +418,7 @@ class _Labeler:
         if len(merged) != len(labels) + bool(name):
             names = [label for label, _ in labels] + (["__name__"] if name else [])
             duplicates = {label for label in names if names.count(label) > 1}
-        merged = self._merge(merged)
+        merged = self._merge(merged, self._empty.get(key, ()) if self._empty else ())
         if self._relabel is not None:
             relabeled = self._relabel(merged)
             if not relabeled:
@@ -429,11 +442,16 @@ class _Labeler:
         """Label names whose scraped copies (duplicates included) the target's labels replace."""
         return set() if self._honor else {name for name, _ in self._target}
 
-    def _merge(self, merged: dict[str, str]) -> dict[str, str]:
-        """Scraped labels with the target's merged in (REFERENCE §7, Prometheus's mutateSampleLabels)."""
+    def _merge(self, merged: dict[str, str], written_empty: Iterable[str] = ()) -> dict[str, str]:
+        """Scraped labels with the target's merged in (REFERENCE §7, Prometheus's mutateSampleLabels).
+
+        Under honor_labels a scraped label written with an empty value (`written_empty`) still
+        counts as present, as Prometheus checks the series as parsed: the target's is not added,
+        and the empty value then leaves the label out.
+        """
         if self._honor:
             for label, value in self._target:
-                if label not in merged and value:
+                if label not in merged and value and label not in written_empty:
                     merged[label] = value
             return merged
         conflicts = [(label, merged[label]) for label, _ in self._target if merged.get(label)]
@@ -546,7 +564,12 @@ def process(
         if not unique.keys() <= entries.keys():
             missing = [key for key in unique if key not in entries] if entries else list(unique)
             labeler = _Labeler(
-                target_labels, honor_labels, _relabel_function(metric_relabeler), sample_len, limits
+                target_labels,
+                honor_labels,
+                _relabel_function(metric_relabeler),
+                sample_len,
+                limits,
+                exposition.empty_labels,
             )
             try:
                 labeler.fill(missing, exposition.series, entries)

@@ -22,7 +22,7 @@ from operator import itemgetter
 
 from .floats import INT64_MAX, NORMAL_NAN, FloatSyntaxError, format_le, go_parse_float
 from .model import Exposition, Labels, Metadata
-from .text import METRIC_TYPES, make_series, parse_text
+from .text import METRIC_TYPES, empty_names, make_series, parse_text
 
 __all__ = [
     "FastTextParser",
@@ -260,6 +260,7 @@ def parse_canonical(body: bytes) -> Exposition | None:
             columns = _columns_by_run(samples, types)
             if columns is None or not _keys_ok(columns[0]):
                 return None
+    written_empty = '=""' in samples  # one C-level scan; a canonical value holds no `"`
     del samples
     keys, values, timestamps = columns
     return Exposition(
@@ -268,7 +269,23 @@ def parse_canonical(body: bytes) -> Exposition | None:
         timestamps=timestamps,
         series=Series(keys, types if _SCALED[0] in after or _SCALED[1] in after else None),
         metadata=metadata,
+        empty_labels=_empty_labels(keys) if written_empty else {},
     )
+
+
+def _empty_labels(keys: list[str]) -> dict[str, frozenset[str]]:
+    """`Exposition.empty_labels` of canonical keys: in that form `=""` is exactly an empty value."""
+    empty: dict[str, frozenset[str]] = {}
+    for key in dict.fromkeys(keys):
+        if '=""' in key:
+            parts = key.split('"')
+            shape_ = shape(tuple(parts[0::2]))
+            if shape_ is None:
+                raise RuntimeError(f"fast parser invariant broken: {key!r} is not in the canonical form")
+            names = empty_names(list(zip(shape_.names, parts[1::2], strict=True)))
+            if names:
+                empty[key] = names
+    return empty
 
 
 def _metadata(comments: list[str], metadata: dict[str, Metadata]) -> list[str] | None:

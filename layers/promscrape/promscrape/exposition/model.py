@@ -41,7 +41,10 @@ class Exposition:
     `a{x="1",y="2"}` and `a{y="2",x="1"}` are different keys. `series[key]` gives the metric name
     and the scraped labels in exposition order, without `__name__` and without empty values. A
     parser may fill `series` lazily (a Mapping that parses on first access); every key in `keys`
-    must resolve. Parsing stops at the first error; what came before it stays, so report metrics
+    must resolve. `empty_labels[key]` is, for a series that wrote some label with an empty value,
+    the names of those labels (keys without one are absent, so it is empty in the common case):
+    honor_labels=true then adds no target label of those names, as Prometheus checks the series
+    as parsed. Parsing stops at the first error; what came before it stays, so report metrics
     can count like Prometheus.
     """
 
@@ -51,3 +54,4 @@ class Exposition:
     series: Mapping[str, tuple[str, Labels]] = field(default_factory=dict)
     metadata: dict[str, Metadata] = field(default_factory=dict)
     error: ParseError | None = None
+    empty_labels: Mapping[str, frozenset[str]] = field(default_factory=dict)

@@ -24,6 +24,8 @@ Helpers with stable names for the fast path (exposition/fast.py) and others:
   label whose name has an empty value anywhere removed (empty means absent; a `__name__=""` gives
   the name "", i.e. no metric name). Other `__name__` labels and duplicate names stay in the pairs
   for the pipeline to reject as Prometheus does.
+- `empty_names(pairs) -> frozenset[str]`: the names written with an empty value (the
+  `Exposition.empty_labels` entry of a series, when not empty).
 - `METRIC_TYPES`: `# TYPE` words to Metadata.type (`untyped` is `unknown`).
 
 Keys: `Exposition.keys[i]` is the series exactly as Prometheus's parser slices it: from the start
@@ -188,6 +190,11 @@ def make_series(name: str, pairs: list[tuple[str, str]], mtype: str) -> tuple[st
     return name, tuple((label, value) for label, value in pairs if label not in empty)
 
 
+def empty_names(pairs: list[tuple[str, str]]) -> frozenset[str]:
+    """Label names written with an empty value (honor_labels=true adds no target label of these)."""
+    return frozenset(label for label, value in pairs if not value)
+
+
 class _Parser:
     """One parse of one body: the lexer's state plus the parser's (promparse.go's PromParser)."""
 
@@ -201,7 +208,15 @@ class _Parser:
         self.entry_start = 0
         self.mtype = ""
         self.series: dict[str, tuple[str, Labels]] = {}
-        self.result = Exposition(series=self.series)
+        self.empty_labels: dict[str, frozenset[str]] = {}
+        self.result = Exposition(series=self.series, empty_labels=self.empty_labels)
+
+    def _add_series(self, key: str, name: str, pairs: list[tuple[str, str]]) -> None:
+        """Record a new series: its `series` entry and, when it wrote any, its empty-valued names."""
+        empty = empty_names(pairs)
+        if empty:
+            self.empty_labels[key] = empty
+        self.series[key] = make_series(name, pairs, self.mtype)
 
     # ---- lexer (promlex.l) ----
 
@@ -438,7 +453,9 @@ class _Parser:
                 pairs = _COMMON_PAIR.findall(block)
                 if "\\" in block:
                     pairs = [(label, unescape_label_value(raw)) for label, raw in pairs]
-                if '=""' in block or self.mtype in _SCALED:
+                if '=""' in block:
+                    self._add_series(key, name, pairs)
+                elif self.mtype in _SCALED:
                     self.series[key] = make_series(name, pairs, self.mtype)
                 else:
                     self.series[key] = (name, tuple(pairs))
@@ -561,7 +578,7 @@ class _Parser:
             pairs = [
                 (unescape_label_value(text[a:b]), unescape_label_value(text[c:d])) for a, b, c, d in spans
             ]
-            self.series[key] = make_series(name, pairs, self.mtype)
+            self._add_series(key, name, pairs)
         result.keys.append(key)
         result.values.append(value)
         result.timestamps.append(timestamp)
