@@ -198,9 +198,9 @@ def test_defaults_follow_the_code() -> None:
 
 
 def test_status_item_size_by_dynamodb_rules() -> None:
-    # One target: entry = 1 + 28 (URL key) + map 3 + job 8 + health 9 + last_scrape_ms 23
-    # (13 digits: 8 B) + duration_ms 14 + samples 10 ("1000": 1 significant digit, 2 B) + error 7
-    # = 103 B; item = pk 17 + shard_id 17 + targets 10 + updated_ms 16 + ttl 9 + 103 = 172 B.
-    assert cost.measure_status_item(1) == 172
+    # item = pk 17 + shard_id 17 + updated_ms 16 + ttl 9 + targets_z: its name 9 + the
+    # zlib-compressed JSON of one target's status (119 B) = 187 B; 100 targets stay in one write unit.
+    assert cost.measure_status_item(1) == 187
+    assert cost.measure_status_item(100) <= 1024
     assert cost.dynamodb_attribute_bytes({"N": "-12.50"}) == 4  # "125": 2 B + 1 + sign
     assert cost.dynamodb_item_bytes({"a": {"L": [{"S": "xy"}, {"BOOL": True}]}}) == 1 + 3 + 3 + 2
