@@ -9,8 +9,6 @@ series and the `job`/`instance` target labels removed) and the target's last err
 """
 
 import json
-import os
-import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -112,10 +110,7 @@ class ScrapingPrometheus(LocalPrometheus):
 
     def load_config(self, config: str, jobs: list[str]) -> None:
         """Write the configuration, signal a reload, wait until Prometheus reports every job in it."""
-        if self._dir is None or self._process is None:
-            raise PrometheusError("prometheus is not running")
-        (self._dir / "prometheus.yml").write_text(config)
-        os.kill(self._process.pid, signal.SIGHUP)
+        self.reload(config)
         deadline = time.monotonic() + SCRAPE_WAIT_S
         while True:
             loaded = self.api("status/config", {})["yaml"]

@@ -6,6 +6,7 @@ scrape configuration, so everything it holds came through remote write.
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -88,6 +89,13 @@ class LocalPrometheus:
         log_tail = log_path.read_text(errors="replace")[-2000:]
         self.stop()
         raise PrometheusError(f"prometheus did not become ready: {log_tail}")
+
+    def reload(self, config: str) -> None:
+        """Replace the running Prometheus's configuration (written, then SIGHUP, as an operator does)."""
+        if self._dir is None or self._process is None:
+            raise PrometheusError("prometheus is not running")
+        (self._dir / "prometheus.yml").write_text(config)
+        self._process.send_signal(signal.SIGHUP)
 
     def _wait_ready(self) -> bool:
         assert self._process is not None
