@@ -34,6 +34,7 @@ from promscrape.config import RemoteWriteEndpoint, describe_validation_error
 from promscrape.durations import format_duration
 from promscrape.messages import ShardMessage
 from promscrape.remote_write.deadletter import DeadLetter, replay
+from promscrape.texttable import align
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -276,14 +277,7 @@ def format_table(entries: Sequence[Entry], now_ms: int, secrets: Sequence[str] =
                 error,
             )
         )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(LIST_COLUMNS) - 1)]
-    return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
-        + "  "
-        + row[-1]
-        + "\n"
-        for row in rows
-    )
+    return align(rows)
 
 
 Result = Literal["delivered", "would replay", "failed", "left", "discarded", "would discard"]

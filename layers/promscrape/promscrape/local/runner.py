@@ -50,6 +50,7 @@ from promscrape.queues import send_shards
 from promscrape.scrape import REPORT_METRICS
 from promscrape.settings import Settings
 from promscrape.store import Store
+from promscrape.texttable import align
 
 if TYPE_CHECKING:
     from promscrape.config import ConfigFile
@@ -581,14 +582,7 @@ def format_status_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 error,
             )
         )
-    widths = [max(len(line[column]) for line in table) for column in range(len(STATUS_COLUMNS) - 1)]
-    return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True))
-        + "  "
-        + line[-1]
-        + "\n"
-        for line in table
-    )
+    return align(table)
 
 
 def _plan_line(summary: Mapping[str, Any]) -> str:
