@@ -356,10 +356,8 @@ def measure_compressed_bytes_per_sample(body: bytes) -> float:
         scrape_ts_ms=bench.SCRAPE_TS_MS,
         cache=pipeline.SeriesCache(),
     )
-    series = result.series
-    step = v1.DEFAULT_MAX_SAMPLES
-    total = sum(len(v1.compress(b"".join(series[i : i + step]))) for i in range(0, len(series), step))
-    return total / len(series)
+    total = sum(len(v1.compress(b"".join(part))) for part in v1.split_batches(result.series))
+    return total / len(result.series)
 
 
 def money(value: float) -> str:

@@ -79,9 +79,8 @@ def measure(kind: str, path: Path, rounds: int) -> dict[str, float]:
                 cache=cache,
             )
             assert result.error is None, result.error
-            series = result.series
-            for start in range(0, len(series), v1.DEFAULT_MAX_SAMPLES):  # as scraper._batches does
-                v1.compress(b"".join(series[start : start + v1.DEFAULT_MAX_SAMPLES]))
+            for part in v1.split_batches(result.series):  # as the scraper's batches are
+                v1.compress(b"".join(part))
             return result.samples_scraped
 
         if kind == "warm":

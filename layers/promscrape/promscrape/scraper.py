@@ -219,11 +219,7 @@ class _Batch:
 
 
 def _batches(series: list[bytes], max_samples: int) -> list[_Batch]:
-    out = []
-    for start in range(0, len(series), max_samples):
-        part = series[start : start + max_samples]
-        out.append(_Batch(part, v1.compress(b"".join(part))))
-    return out
+    return [_Batch(part, v1.compress(b"".join(part))) for part in v1.split_batches(series, max_samples)]
 
 
 def _forward(

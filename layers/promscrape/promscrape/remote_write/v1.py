@@ -133,6 +133,11 @@ def encode_timeseries(labels: Sequence[tuple[str, str]], samples: Sequence[tuple
     return encode_series(encode_labels(labels), b"".join(encode_sample(v, ts) for v, ts in samples))
 
 
+def split_batches(series: Sequence[bytes], max_samples: int = DEFAULT_MAX_SAMPLES) -> list[Sequence[bytes]]:
+    """One-sample series entries cut into WriteRequests' worth of at most max_samples each."""
+    return [series[start : start + max_samples] for start in range(0, len(series), max_samples)]
+
+
 def build_requests(
     series: Sequence[bytes],
     sample_counts: Sequence[int] | None = None,
@@ -146,10 +151,7 @@ def build_requests(
     if max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
     if sample_counts is None:
-        return [
-            (b"".join(series[start : start + max_samples]), len(series[start : start + max_samples]))
-            for start in range(0, len(series), max_samples)
-        ]
+        return [(b"".join(part), len(part)) for part in split_batches(series, max_samples)]
     if len(sample_counts) != len(series):
         raise ValueError(f"{len(series)} series but {len(sample_counts)} sample counts")
     requests: list[tuple[bytes, int]] = []
