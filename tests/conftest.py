@@ -2,7 +2,6 @@
 
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,24 +24,6 @@ def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
         pytest.fail(f"conformance vectors not found at {CONFORMANCE}: clone the project beside shared/")
     return CONFORMANCE
-
-
-@pytest.fixture(autouse=True)
-def _lambda_logs_reach_capsys(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """Point Powertools' JSON log handlers (plain stdout StreamHandlers) at the test's capsys.
-
-    A Powertools Logger binds sys.stdout when it is first built, which may be during an earlier
-    test; without this, a test reading log lines through capsys would depend on test order.
-    """
-    if "capsys" in request.fixturenames:
-        request.getfixturevalue("capsys")
-        loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-        for handler in (h for logger in loggers for h in getattr(logger, "handlers", [])):
-            if type(handler) is logging.StreamHandler and handler.stream not in (sys.stderr, sys.__stderr__):
-                monkeypatch.setattr(handler, "stream", sys.stdout)
-    yield
 
 
 @pytest.fixture(autouse=True)
