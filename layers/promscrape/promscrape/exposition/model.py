@@ -33,6 +33,50 @@ class Metadata:
     unit: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    """An exemplar as scraped (OpenMetrics ` # {...} v [ts]`, protobuf Exemplar); labels in written order."""
+
+    labels: Labels
+    value: float
+    timestamp_ms: int | None = None
+
+
+Spans = tuple[tuple[int, int], ...]
+"""BucketSpans as (offset, length) pairs, as exposed (REFERENCE §5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NativeHistogram:
+    """A native histogram as exposed: integer histograms keep buckets as deltas, float ones as counts.
+
+    `custom_values` is set only for schema -53 (NHCB): the finite upper bounds in order.
+    """
+
+    schema: int
+    zero_threshold: float
+    count: int | float
+    sum: float
+    zero_count: int | float
+    positive_spans: Spans = ()
+    positive_buckets: tuple[int, ...] | tuple[float, ...] = ()
+    negative_spans: Spans = ()
+    negative_buckets: tuple[int, ...] | tuple[float, ...] = ()
+    is_float: bool = False
+    custom_values: tuple[float, ...] = ()
+
+
+@dataclass(slots=True)
+class HistogramSample:
+    """One native histogram sample; `key` resolves in `Exposition.series` like a float sample's key."""
+
+    key: str
+    histogram: NativeHistogram
+    timestamp_ms: int | None = None
+    exemplars: tuple[Exemplar, ...] = ()
+    start_timestamp_ms: int | None = None
+
+
 @dataclass(slots=True)
 class Exposition:
     """One parsed body, a column entry per sample line, in order.
@@ -46,6 +90,11 @@ class Exposition:
     honor_labels=true then adds no target label of those names, as Prometheus checks the series
     as parsed. Parsing stops at the first error; what came before it stays, so report metrics
     can count like Prometheus.
+
+    Formats richer than Prometheus text also fill: `exemplars[i]` (the exemplar of float sample
+    i), `start_timestamps[i]` (its start/created time in ms, where the format gives one),
+    `histograms` (native histogram samples, in exposition order) and `metadata` by family name
+    with type, help and unit.
     """
 
     keys: list[str] = field(default_factory=list)
@@ -55,3 +104,6 @@ class Exposition:
     metadata: dict[str, Metadata] = field(default_factory=dict)
     error: ParseError | None = None
     empty_labels: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    exemplars: dict[int, Exemplar] = field(default_factory=dict)
+    start_timestamps: dict[int, int] = field(default_factory=dict)
+    histograms: list[HistogramSample] = field(default_factory=list)
