@@ -16,6 +16,8 @@ PACKAGES = {
     "prometheus-pushgateway": "prometheus-pushgateway",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "victoria-metrics": "victoria-metrics",
+    "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu libc6-dev-arm64-cross",
+    "aarch64-linux-gnu-readelf": "binutils-aarch64-linux-gnu",
 }
 
 

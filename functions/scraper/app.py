@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from promscrape.http import new_pool
+from promscrape.native import ACCELERATOR
 from promscrape.scraper import MAX_CONCURRENCY, parse_message, process_shard
 from promscrape.settings import Settings
 from promscrape.store import Store
@@ -36,6 +37,11 @@ sqs_client = boto3.client("sqs")
 store = Store(settings.targets_table, settings.status_table, client=boto3.client("dynamodb"))
 pool = new_pool(maxsize=MAX_CONCURRENCY)
 processor = BatchProcessor(event_type=EventType.SQS)
+if ACCELERATOR is None:
+    logger.warning(
+        "promscrape._native is not built for this platform: results are the same, a target's first "
+        "scrape costs about twice the CPU; build the layer with `make build`"
+    )
 
 
 @tracer.capture_method

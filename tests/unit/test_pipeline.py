@@ -263,7 +263,7 @@ def test_label_merge_with_empty_values_through_relabeling(
 
 
 def test_empty_values_under_honor_labels_on_every_path() -> None:
-    """The compiled encoders, the general path and a repeat scrape from the cache agree."""
+    """The C encoder, the general path and a repeat scrape from the cache agree."""
     body = "".join(f'm{{job="{job}",x="{i}"}} {i}\n' for i, job in enumerate(["", "s", "", "t"]))
     body += 'n{x="1"} 1\nn{x=""} 2\n'
     expected = [
@@ -578,7 +578,7 @@ def test_cache_bounded() -> None:
 
 
 def test_fast_and_careful_paths_encode_identically() -> None:
-    """The compiled per-shape encoders and the general path give the same bytes."""
+    """The C encoder and the general path give the same bytes."""
     body = (
         "# TYPE h histogram\n"
         + "".join(f'h_bucket{{b="{i}",le="{le}",a="x"}} {i}\n' for i, le in enumerate(["0.1", "1", "+Inf"]))
@@ -748,27 +748,3 @@ def test_limits_change_clears_the_cache() -> None:
         limits=pipeline.Limits(label_limit=2),
     )
     assert result.error == "label_limit exceeded (metric: a, number of labels: 5, limit: 2)"
-
-
-def test_unique_label_values_switch_to_inline_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A label whose values never repeat stops being cached; the bytes stay those of the general path."""
-    monkeypatch.setattr(pipeline, "_ENTRIES_MAX", 50)
-    monkeypatch.setattr(pipeline, "_ENTRIES", {})
-    body = "".join(f'u{{pod="p{i}",zone="z{i % 3}"}} {i}\n' for i in range(200))
-    first = run(body, target={"job": "j"})
-    assert pipeline._ENTRIES["pod", False].direct and not pipeline._ENTRIES["zone", False].direct
-    again = run(body.replace("u{", "v{"), target={"job": "j"})
-    assert first.series == run(body, target={"job": "j"}, parser="careful").series
-    assert again.series == run(body.replace("u{", "v{"), target={"job": "j"}, parser="careful").series
-    assert len(pipeline._ENTRIES["pod", False]) == 0
-
-
-def test_canonical_le_values_stay_canonical_when_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An `le` table turned inline by many distinct values still writes Prometheus's canonical form."""
-    monkeypatch.setattr(pipeline, "_ENTRIES_MAX", 50)
-    monkeypatch.setattr(pipeline, "_ENTRIES", {})
-    body = "# TYPE h histogram\n" + "".join(f'h_bucket{{le="{i}"}} {i}\n' for i in range(200))
-    run(body, target={"job": "j"})
-    assert pipeline._ENTRIES["le", True].direct
-    again = run(body.replace("h_bucket", "g_bucket").replace("TYPE h ", "TYPE g "), target={"job": "j"})
-    assert [labels["le"] for labels in labels_of(again)][:3] == ["0.0", "1.0", "2.0"]

@@ -11,11 +11,13 @@ were all different), done column-wise with C-level builtins (`map`, `zip`, `dict
 instead of a Python loop.
 
 A new series of the fast parser (no metric relabeling, no label limits) is encoded straight from
-its key text by an encoder compiled once per label-name layout: merge with the target labels and
-sort decided once, label entries from process-wide tables. Everything else goes through the
-general path over (name, labels) tuples, which is the reference for the compiled one (tests check
-both give the same bytes). Every sample's double is written, zero included: gogo-protobuf omits a
-zero, decoders read the same value either way, and -0.0 keeps its sign.
+its key text in C (`promscrape._native`, native/native.c: merge with the target labels, sort,
+encode), where Python would spend ~3 us a series. Everything it does not cover goes through the
+general path over (name, labels) tuples, which is the reference for the C one (tests check both
+give the same bytes). Without the C module (a layer built by plain `sam build`, see the README)
+every new series takes the general path: same bytes, a slower first scrape (promscrape.native).
+Every sample's double is written, zero included: gogo-protobuf omits a zero, decoders read the
+same value either way, and -0.0 keeps its sign.
 """
 
 import re
@@ -23,13 +25,13 @@ import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import add, attrgetter, call, contains, itemgetter
-from types import CodeType
+from operator import add
 from typing import Protocol
 
 from promscrape.exposition import fast
 from promscrape.exposition.floats import go_quote
 from promscrape.exposition.model import Exposition, Labels
+from promscrape.native import ACCELERATOR as _native
 from promscrape.remote_write import v1
 
 __all__ = [
@@ -138,140 +140,28 @@ def format_labels(labels: Iterable[tuple[str, str]]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-class _Headers(dict[int, bytes]):
-    """Label entry headers of one label name by value length: tag, entry length, name, value tag+length."""
-
-    __slots__ = ("_name_field",)
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        raw = name.encode()
-        self._name_field = b"\x0a" + v1.varint(len(raw)) + raw + b"\x12"
-
-    def __missing__(self, size: int) -> bytes:
-        length = v1.varint(size)
-        header = b"\x0a" + v1.varint(len(self._name_field) + len(length) + size) + self._name_field + length
-        self[size] = header
-        return header
+_CANONICAL: set[str] = set()
+"""`le`/`quantile` values whose Prometheus-canonical form is themselves, process-wide (bounded)."""
+_CANONICAL_MAX = 10_000
+_SCALED_LABEL = {"histogram": "le", "summary": "quantile"}
 
 
-class _Entries(dict[str, bytes]):
-    """Encoded label entries of one label name by raw value: values repeat across series and targets.
+def _resolver(series: "fast.Series") -> Callable[[int, str, str], str]:
+    """For the C encoder: the `le`/`quantile` value to encode at a sample line, per its TYPE.
 
-    With `canonical`, the value is first put in Prometheus's `le`/`quantile` form. All tables
-    together hold at most _ENTRIES_MAX entries: past it every table is cleared, and a table that
-    held most of them (a label with unique values, like a pod name) turns `direct`: encoders
-    compiled from then on encode its values inline instead of missing here every time (a
-    canonical table's values still come from here, normalised but no longer stored). Correctness
-    never depends on it.
+    Called only for values not yet in _CANONICAL; those that are their own canonical form join it.
     """
 
-    __slots__ = ("canonical", "direct", "headers")
+    def resolve(position: int, label: str, value: str) -> str:
+        canonical = fast.normalized(value)
+        if canonical == value:
+            if len(_CANONICAL) >= _CANONICAL_MAX:
+                _CANONICAL.clear()
+            _CANONICAL.add(value)
+            return value
+        return canonical if _SCALED_LABEL.get(series.type_at(position)) == label else value
 
-    def __init__(self, name: str, canonical: bool) -> None:
-        super().__init__()
-        self.headers = _Headers(name)
-        self.canonical = canonical
-        self.direct = False
-
-    def __missing__(self, value: str) -> bytes:
-        raw = (fast.normalized(value) if self.canonical else value).encode()
-        entry = self.headers[len(raw)] + raw
-        if self.direct:
-            return entry
-        _ENTRY_COUNT[0] += 1
-        if _ENTRY_COUNT[0] > _ENTRIES_MAX:
-            _ENTRY_COUNT[0] = 0
-            for table in list(_ENTRIES.values()):
-                if len(table) > _ENTRIES_MAX // 2:
-                    table.direct = True
-                table.clear()
-        if not self.direct:
-            self[value] = entry
-        return entry
-
-
-_ENTRIES_MAX = 20_000
-_ENTRY_COUNT = [0]
-_ENTRIES: dict[tuple[str, bool], _Entries] = {}
-
-
-def _entries(name: str, canonical: bool) -> _Entries:
-    """The process-wide entry table of a label name."""
-    table = _ENTRIES.get((name, canonical))
-    if table is None:
-        table = _ENTRIES[name, canonical] = _Entries(name, canonical)
-    return table
-
-
-_EVEN = itemgetter(slice(0, None, 2))
-_NAME_OF = attrgetter("name")
-_LABEL_NAMES_OF = attrgetter("names")
-_SCALED_OF = attrgetter("scaled")
-_SCALE_OF = {"histogram": "histogram", "summary": "summary"}
-_FIRST = itemgetter(0)
-_SECOND = itemgetter(1)
-
-
-_CHUNK = 2048
-"""Keys split at a time on the first scrape: bounds the temporary pieces (11 objects a key)."""
-
-_Encoder = Callable[[list[str], bytes, tuple[bytes, ...]], bytes]
-_ENCODERS: dict[tuple[object, ...], _Encoder | None] = {}
-"""Compiled encoders by label-name layout, process-wide (bounded by clearing)."""
-_CODE: dict[str, CodeType] = {}
-"""Compiled encoder source by text: layouts differing only in label names share it."""
-_PREPARED: dict[tuple[object, ...], tuple[_Encoder, tuple[bytes, ...]] | None] = {}
-"""Encoder and target label entries by layout and target labels, process-wide (bounded by clearing)."""
-
-
-def _compile_encoder(
-    names: tuple[str, ...], scale: str, target: tuple[tuple[str, str], ...], honor: bool, sample_len: int
-) -> _Encoder | None:
-    """Python source for one label-name layout: `enc(parts, name_entry, target_entries) -> head`.
-
-    `parts` is a key split on `"` (label values at odd positions); the metric name's entry and the
-    target labels' entries are arguments, so one encoder serves every metric with these label
-    names. None when a target label collides with a scraped one under honor_labels=false (the
-    exported_ renaming takes the general path).
-    """
-    special = names.index("le") if scale == "histogram" and "le" in names else -1
-    if scale == "summary" and "quantile" in names:
-        special = names.index("quantile")
-    sources: dict[str, str] = {"__name__": "n"}
-    namespace: dict[str, object] = {"V": v1.VARINT_TABLE, "W": v1.varint}
-    for index, name in enumerate(names):
-        table = _entries(name, index == special)
-        value = f"p[{2 * index + 1}]"
-        if table.direct and not table.canonical:
-            namespace[f"h{index}"] = table.headers
-            sources[name] = f"h{index}[len(x{index} := {value}.encode())], x{index}"
-        else:
-            namespace[f"e{index}"] = table
-            sources[name] = f"e{index}[{value}]"
-    constant = 0
-    for name, _ in target:
-        if name in sources:
-            if not honor:
-                return None
-            continue
-        sources[name] = f"t[{constant}]"
-        constant += 1
-    pieces = ", ".join(sources[name] for name in sorted(sources))
-    namespace["T"] = b"\x12" + v1.varint(sample_len) + b"\x09"
-    code = (
-        "def enc(p, n, t):\n"
-        f"    x = b''.join(({pieces},))\n"
-        f"    s = len(x) + {2 + sample_len}\n"
-        "    return b'\\x0a' + (V[s] if s < 16384 else W(s)) + x + T\n"
-    )
-    compiled = _CODE.get(code)
-    if compiled is None:
-        if len(_CODE) >= 10_000:
-            _CODE.clear()
-        compiled = _CODE[code] = compile(code, "<label encoder>", "exec")
-    exec(compiled, namespace)
-    return namespace["enc"]  # type: ignore[return-value]
+    return resolve
 
 
 class _Labeler:
@@ -279,10 +169,9 @@ class _Labeler:
 
     Built once per process() call from the target labels (sorted, as Prometheus ranges over them),
     honor_labels, the limits and the sample encoding width. Without metric relabeling or label
-    limits, series of the fast parser are encoded straight from their key text, a chunk of keys at
-    a time in C-level passes, each by the encoder compiled once per label-name layout (merge and
-    sort of names done once, label entries from tables); everything else takes the general path
-    over (name, labels) tuples.
+    limits, the keys of the fast parser go through the C encoder (`promscrape._native`), which
+    hands back whatever it does not cover; those, and everything else, take the general path over
+    (name, labels) tuples, the reference the C encoder is tested against.
     """
 
     __slots__ = (
@@ -290,7 +179,7 @@ class _Labeler:
         "_head_tail",
         "_honor",
         "_limits",
-        "_prepared",
+        "_native_target",
         "_relabel",
         "_sample_len",
         "_target",
@@ -312,96 +201,30 @@ class _Labeler:
         self._relabel = relabel
         self._sample_len = sample_len
         self._head_tail = b"\x12" + v1.varint(sample_len) + b"\x09"
-        self._prepared: dict[tuple[tuple[str, ...], str], tuple[_Encoder, tuple[bytes, ...]] | None] = {}
+        legacy = all(_LABEL_NAME.fullmatch(name) for name, _ in self._target)
+        self._native_target = (
+            tuple((name.encode(), value.encode()) for name, value in self._target) if legacy else None
+        )
 
     def fill(
         self, keys: list[str], series: Mapping[str, tuple[str, Labels]], entries: dict[str, bytes]
     ) -> None:
-        """Put the head (or `_DROPPED`) of every key in entries, in order; _SampleError at the first bad."""
-        if not isinstance(series, fast.Series) or self._relabel is not None or self._limits.on_labels:
-            for key in keys:
-                entries[key] = self.head(key, *series[key])
-            return
-        for offset in range(0, len(keys), _CHUNK):
-            self._fill_chunk(keys[offset : offset + _CHUNK], series, entries)
+        """Put the head (or `_DROPPED`) of every key not in entries yet; _SampleError at the first bad one.
 
-    def _fill_chunk(self, chunk: list[str], series: "fast.Series", entries: dict[str, bytes]) -> None:
-        """Up to _CHUNK keys: each through the compiled encoder of its label layout, in C-level passes."""
-        splits = list(map(str.split, chunk, repeat('"')))
-        shapes = fast.shapes(list(map(tuple, map(_EVEN, splits))))
-        if None in shapes:  # not the fast parser's canonical form after all: the general path
-            for key in chunk:
-                entries[key] = self.head(key, *series[key])
-            return
-        if any(map(_SCALED_OF, shapes)):
-            type_of = series.type_of
-            scales = [
-                _SCALE_OF.get(type_of(key), "") if shape.scaled else ""
-                for key, shape in zip(chunk, shapes, strict=True)
-            ]
-        else:
-            scales = [""] * len(chunk)
-        layouts = list(zip(map(_LABEL_NAMES_OF, shapes), scales, strict=True))
-        prepared = {layout: self._prepared_for(*layout) for layout in set(layouts)}
-        chosen = list(map(prepared.__getitem__, layouts))
-        general: list[str] = []
-        # Keys with an empty value (`=""`) take the general path: empty means absent, and under
-        # honor_labels it keeps out the target's label of that name (Exposition.empty_labels).
-        if None in chosen or any(map(contains, chunk, repeat('""'))):
-            keep = [head is not None and '""' not in key for key, head in zip(chunk, chosen, strict=True)]
-            general = [key for key, kept in zip(chunk, keep, strict=True) if not kept]
-            chunk, splits, shapes, chosen = (
-                list(compress(column, keep)) for column in (chunk, splits, shapes, chosen)
-            )  # fmt: skip
-        metric_names = map(_entries("__name__", False).__getitem__, map(_NAME_OF, shapes))
-        heads = map(call, map(_FIRST, chosen), splits, metric_names, map(_SECOND, chosen))
-        entries.update(zip(chunk, heads, strict=True))
-        for key in general:  # in order: the first failing series is the one reported
-            entries[key] = self.head(key, *series[key])
-
-    def _prepared_for(self, names: tuple[str, ...], scale: str) -> tuple[_Encoder, tuple[bytes, ...]] | None:
-        """Encoder and target label entries of one label layout (cached per call); None: general path."""
-        prepared = self._prepared.get((names, scale), False)
-        if prepared is False:
-            plain = "__name__" not in names and len(set(names)) == len(names)
-            prepared = self._prepared[names, scale] = self._prepare(names, scale) if plain else None
-        return prepared
-
-    def _prepare(self, names: tuple[str, ...], scale: str) -> tuple[_Encoder, tuple[bytes, ...]] | None:
-        """The compiled encoder of a label layout with this target's label entries, or None (general path).
-
-        Kept process-wide per layout and target, so a warm Lambda pays it once per target.
+        `keys` are the exposition's, in order, duplicates included (a series' first line decides).
         """
-        special = "le" if scale == "histogram" else "quantile" if scale == "summary" else ""
-        direct = tuple(_entries(name, name == special).direct for name in names)
-        key = (names, scale, self._target, self._honor, self._sample_len, direct)
-        prepared = _PREPARED.get(key, False)
-        if prepared is False:
-            if len(_PREPARED) >= 10_000:
-                _PREPARED.clear()
-            prepared = _PREPARED[key] = self._build(names, scale, direct)
-        return prepared
-
-    def _build(
-        self, names: tuple[str, ...], scale: str, direct: tuple[bool, ...]
-    ) -> tuple[_Encoder, tuple[bytes, ...]] | None:
-        """Compile (or reuse) the layout's encoder and encode this target's label entries."""
-        target = self._target
-        layout = (names, scale, tuple(name for name, _ in target), self._honor, self._sample_len, direct)
-        encoder = _ENCODERS.get(layout, False)
-        if encoder is False:
-            if len(_ENCODERS) >= 10_000:
-                _ENCODERS.clear()
-            encoder = _ENCODERS[layout] = _compile_encoder(
-                names, scale, target, self._honor, self._sample_len
-            )
-        if encoder is None:
-            return None
-        present = set(names)
-        constants = tuple(v1.encode_labels([pair]) for pair in target if pair[0] not in present and pair[1])
-        if len(constants) != sum(1 for name, _ in target if name not in present):
-            return None
-        return encoder, constants
+        if (
+            _native is not None
+            and isinstance(series, fast.Series)
+            and self._relabel is None
+            and not self._limits.on_labels
+            and self._native_target is not None
+        ):
+            target, honor, resolve = self._native_target, self._honor, _resolver(series)
+            keys = _native.fill_heads(keys, entries, target, honor, self._sample_len, _CANONICAL, resolve)
+        for key in dict.fromkeys(keys):  # in order: the first failing series is the one reported
+            if key not in entries:
+                entries[key] = self.head(key, *series[key])
 
     def _head(self, block: bytes) -> bytes:
         """Head = WriteRequest field-1 tag and length, the labels, the sample's tag, length and double tag."""
@@ -562,7 +385,6 @@ def process(
         distinct = None
         unique = dict.fromkeys(keys)
         if not unique.keys() <= entries.keys():
-            missing = [key for key in unique if key not in entries] if entries else list(unique)
             labeler = _Labeler(
                 target_labels,
                 honor_labels,
@@ -572,7 +394,7 @@ def process(
                 exposition.empty_labels,
             )
             try:
-                labeler.fill(missing, exposition.series, entries)
+                labeler.fill(keys, exposition.series, entries)
             except _SampleError as exc:
                 return _failed_at(keys, keys.index(exc.key), entries, str(exc))
         heads = list(map(entries.__getitem__, keys))

@@ -6,9 +6,10 @@ NUL anywhere. The `#` lines go through one regex pass; all sample lines are join
 into columns with C-level builtins: keys and values are the alternate tokens, proven by rebuilding
 the text from them (or, when label values hold spaces, each line is split at its last space);
 values are converted in bulk after a character check that keeps Python's `float()` to Go's
-syntax. Keys are proven canonical all at once (joined, split on `"`, the few distinct pieces
-between label values checked) and remembered process-wide, so a key seen before costs one set
-lookup, and its labels are parsed only when asked (`series` is lazy). Anything else, or any doubt,
+syntax. Keys are proven canonical in C (promscrape._native) or, without it, all at once in
+Python (joined, split on `"`, the few distinct pieces between label values checked; the
+reference) and remembered process-wide, so a key seen before costs one set lookup; a key's labels
+are parsed only when asked (`series` is lazy). Anything else, or any doubt,
 and the whole body goes to the careful parser (`text.parse_text`), the reference; a differential
 test keeps both results identical, error line numbers included (errors only ever come from the
 careful parser).
@@ -16,9 +17,12 @@ careful parser).
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
-from itertools import repeat
+from itertools import accumulate, repeat
 from operator import itemgetter
+
+from promscrape.native import ACCELERATOR as _native
 
 from .floats import INT64_MAX, NORMAL_NAN, FloatSyntaxError, format_le, go_parse_float
 from .model import Exposition, Labels, Metadata
@@ -150,15 +154,17 @@ class Series(Mapping[str, tuple[str, Labels]]):
     """`Exposition.series` of a fast parse: filled on first access from the key text itself.
 
     `type_of(key)` is the TYPE in force at the key's first line (what `le`/`quantile`
-    canonicalisation depends on), worked out only when first asked.
+    canonicalisation depends on), worked out only when first asked; `type_at(position)` the TYPE
+    in force at a sample line.
     """
 
-    __slots__ = ("_context", "_keys", "_keyset", "_memo", "_runs")
+    __slots__ = ("_context", "_ends", "_keys", "_keyset", "_memo", "_runs")
 
     def __init__(self, keys: list[str], runs: list[tuple[int, str]] | None) -> None:
         self._keys = keys
         self._runs = runs
         self._context: dict[str, str] | None = None
+        self._ends: list[int] | None = None
         self._memo: dict[str, tuple[str, Labels]] = {}
         self._keyset: dict[str, None] | None = None
 
@@ -183,6 +189,14 @@ class Series(Mapping[str, tuple[str, Labels]]):
                 end -= lines
             self._context = context
         return self._context.get(key, "")
+
+    def type_at(self, position: int) -> str:
+        """The last `# TYPE` before sample line `position` (only histogram and summary matter)."""
+        if self._runs is None:
+            return ""
+        if self._ends is None:
+            self._ends = list(accumulate(lines for lines, _ in self._runs))
+        return self._runs[bisect_right(self._ends, position)][1]
 
     def __getitem__(self, key: str) -> tuple[str, Labels]:
         got = self._memo.get(key)
@@ -470,14 +484,18 @@ def _keys_ok(keys: list[str]) -> bool:
     """Whether every key is in the canonical form (known already, or proven now).
 
     A body whose keys are those of one seen before, in the same order (a target scraped again),
-    is recognised by one list comparison; otherwise each key is looked up, or proven.
+    is recognised by one list comparison; otherwise each key is proven in C (promscrape._native),
+    or, without it, looked up among the keys proven before or proven by _check_keys.
     """
     if not keys:
         return True
     signature = (len(keys), keys[0], keys[-1])
     if _KEY_LISTS.get(signature) == keys:
         return True
-    if not (_VALID_KEYS.issuperset(keys) or _check_keys(keys)):
+    if _native is not None:
+        if not _native.canonical_keys(keys):
+            return False
+    elif not (_VALID_KEYS.issuperset(keys) or _check_keys(keys)):
         return False
     if sum(map(len, _KEY_LISTS.values())) + len(keys) > _VALID_KEYS_MAX:
         _KEY_LISTS.clear()
