@@ -4,6 +4,12 @@ A WriteRequest is only its repeated field 1 (TimeSeries) here, so a request body
 concatenation of pre-encoded series entries: the pipeline encodes (and caches) each series once
 and batching is a `b"".join`. Output is byte-identical to Prometheus's gogo-protobuf encoder:
 fields in number order, zero scalars and empty strings omitted (REFERENCE §11).
+
+Exemplars, native histograms and metadata (TimeSeries fields 3 and 4, WriteRequest field 3) are
+encoded here too. Like Prometheus's queue manager, a caller sends each exemplar and each histogram
+sample as a TimeSeries of its own (`encode_series(labels_block, encode_exemplar(...))`) and the
+metadata of families in requests of their own (`build_requests(metadata_entries)`), so batching
+stays a `b"".join` of entries.
 """
 
 import struct
@@ -12,6 +18,7 @@ from collections.abc import Sequence
 import cramjam
 
 from promscrape import USER_AGENT
+from promscrape.exposition.model import NativeHistogram
 
 DEFAULT_MAX_SAMPLES = 2000
 
@@ -177,3 +184,165 @@ def compress(body: bytes) -> bytes:
 def decompress(body: bytes) -> bytes:
     """Inverse of compress: snappy block format."""
     return bytes(cramjam.snappy.decompress_raw(body))
+
+
+# Exemplars, native histograms and metadata (REFERENCE §11).
+
+_TAG_EXEMPLAR = b"\x1a"  # TimeSeries.exemplars
+_TAG_HISTOGRAM = b"\x22"  # TimeSeries.histograms
+_TAG_METADATA = b"\x1a"  # WriteRequest.metadata
+_TAG_EXEMPLAR_VALUE = b"\x11"  # Exemplar.value, 64-bit
+_TAG_EXEMPLAR_TIMESTAMP = b"\x18"  # Exemplar.timestamp, varint
+
+# MetricMetadata.MetricType and io.prometheus.write.v2 Metadata.MetricType share these numbers;
+# Prometheus maps a type by its upper-cased name and anything else (`unknown`, `untyped`) to 0.
+METRIC_TYPES: dict[str, int] = {
+    "counter": 1,
+    "gauge": 2,
+    "histogram": 3,
+    "gaugehistogram": 4,
+    "summary": 5,
+    "info": 6,
+    "stateset": 7,
+}
+
+# Histogram.ResetHint: what Prometheus's scrape gives a histogram sample is UNKNOWN, or GAUGE for
+# a gauge histogram family.
+RESET_HINT_UNKNOWN = 0
+RESET_HINT_YES = 1
+RESET_HINT_NO = 2
+RESET_HINT_GAUGE = 3
+
+# A native histogram with custom buckets (NHCB). Remote write 1.0 cannot carry it: Prometheus
+# (since 3.7) drops such samples from a 1.0 queue and sends them over 2.0 only.
+CUSTOM_BUCKETS_SCHEMA = -53
+
+
+def metric_type(type_name: str) -> int:
+    """The MetricType number of an exposition type name (`unknown`, `untyped` and others are 0)."""
+    return METRIC_TYPES.get(type_name.lower(), 0)
+
+
+def reset_hint(type_name: str) -> int:
+    """The ResetHint Prometheus's scrape gives histogram samples of a family of this type."""
+    return RESET_HINT_GAUGE if type_name.lower() == "gaugehistogram" else RESET_HINT_UNKNOWN
+
+
+def length_delimited(tag: bytes, body: bytes) -> bytes:
+    """tag, length, body: an embedded message (written even when empty)."""
+    size = len(body)
+    return tag + (VARINT_TABLE[size] if size < _TABLE_SIZE else _varint_slow(size)) + body
+
+
+def _zigzag(n: int) -> int:
+    """sint32/sint64 zigzag of an int64."""
+    return ((n << 1) ^ (n >> 63)) & _UINT64
+
+
+def double_field(tag: bytes, value: float) -> bytes:
+    """A double field, omitted at zero (-0.0 too) as Go's gogo-protobuf does."""
+    return tag + _pack_double(value) if value != 0.0 else b""
+
+
+def varint_field(tag: bytes, value: int) -> bytes:
+    """A varint field (int64, uint64, uint32, enum), omitted at zero."""
+    return tag + varint(value) if value else b""
+
+
+def _packed_doubles(tag: bytes, values: Sequence[float]) -> bytes:
+    """A packed repeated double field, omitted when empty."""
+    if not values:
+        return b""
+    return length_delimited(tag, struct.pack(f"<{len(values)}d", *values))
+
+
+def _packed_sint64(tag: bytes, values: Sequence[float]) -> bytes:
+    """A packed repeated sint64 field (integral values), omitted when empty."""
+    if not values:
+        return b""
+    return length_delimited(tag, b"".join([varint(_zigzag(int(value))) for value in values]))
+
+
+def _spans(tag: bytes, spans: Sequence[tuple[int, int]]) -> bytes:
+    """Repeated BucketSpan (1 offset sint32, 2 length uint32); every span is written, even {0, 0}."""
+    return b"".join(
+        [
+            length_delimited(tag, varint_field(b"\x08", _zigzag(offset)) + varint_field(b"\x10", length))
+            for offset, length in spans
+        ]
+    )
+
+
+def histogram_message(histogram: NativeHistogram, ts_ms: int, hint: int = RESET_HINT_UNKNOWN) -> bytes:
+    """The Histogram message body (fields 1-16), as prompb's FromIntHistogram/FromFloatHistogram give it.
+
+    Integer histograms carry count_int, zero_count_int and bucket deltas; float histograms
+    count_float, zero_count_float and absolute bucket counts. The set member of each oneof is
+    written even when zero; other zero scalars are omitted.
+    """
+    h = histogram
+    if h.is_float:
+        count = b"\x11" + _pack_double(float(h.count))
+        zero_count = b"\x39" + _pack_double(float(h.zero_count))
+        negative = _packed_doubles(b"\x52", h.negative_buckets)
+        positive = _packed_doubles(b"\x6a", h.positive_buckets)
+    else:
+        count = b"\x08" + varint(int(h.count))
+        zero_count = b"\x30" + varint(int(h.zero_count))
+        negative = _packed_sint64(b"\x4a", h.negative_buckets)
+        positive = _packed_sint64(b"\x62", h.positive_buckets)
+    return b"".join(
+        (
+            count,
+            double_field(b"\x19", h.sum),
+            varint_field(b"\x20", _zigzag(h.schema)),
+            double_field(b"\x29", h.zero_threshold),
+            zero_count,
+            _spans(b"\x42", h.negative_spans),
+            negative,
+            _spans(b"\x5a", h.positive_spans),
+            positive,
+            varint_field(b"\x70", hint),
+            varint_field(b"\x78", ts_ms),
+            _packed_doubles(b"\x82\x01", h.custom_values),
+        )
+    )
+
+
+def encode_histogram(histogram: NativeHistogram, ts_ms: int, hint: int = RESET_HINT_UNKNOWN) -> bytes:
+    """The TimeSeries field-4 entry of one native histogram sample (check `sendable` first)."""
+    return length_delimited(_TAG_HISTOGRAM, histogram_message(histogram, ts_ms, hint))
+
+
+def sendable(histogram: NativeHistogram) -> bool:
+    """Whether remote write 1.0 carries this histogram (not NHCB: Prometheus drops those from 1.0)."""
+    return histogram.schema != CUSTOM_BUCKETS_SCHEMA
+
+
+def encode_exemplar(labels: Sequence[tuple[str, str]], value: float, ts_ms: int) -> bytes:
+    """The TimeSeries field-3 entry of one exemplar; its labels are sorted by name as Prometheus's are.
+
+    `ts_ms` 0 means none; Prometheus stamps an exemplar scraped without a timestamp with the
+    scrape's time, which is the caller's to pass.
+    """
+    body = (
+        encode_labels(sorted(labels, key=lambda pair: pair[0]))
+        + double_field(_TAG_EXEMPLAR_VALUE, value)
+        + varint_field(_TAG_EXEMPLAR_TIMESTAMP, ts_ms)
+    )
+    return length_delimited(_TAG_EXEMPLAR, body)
+
+
+def encode_metadata(family: str, type_name: str, help_text: str | None, unit: str | None) -> bytes:
+    """The WriteRequest field-3 entry (MetricMetadata) of one metric family.
+
+    Entries of several families joined form a WriteRequest of metadata only, as Prometheus sends
+    them; `build_requests(entries)` cuts them at 2000 per request like its metadata_config.
+    """
+    body = (
+        varint_field(b"\x08", metric_type(type_name))
+        + _string_field(b"\x12", family)
+        + _string_field(b"\x22", help_text or "")
+        + _string_field(b"\x2a", unit or "")
+    )
+    return length_delimited(_TAG_METADATA, body)
