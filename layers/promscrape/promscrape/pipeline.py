@@ -23,16 +23,16 @@ same value either way, and -0.0 keeps its sign.
 import re
 import struct
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import add
 from typing import Protocol
 
 from promscrape.exposition import fast
 from promscrape.exposition.floats import go_quote
-from promscrape.exposition.model import Exposition, Labels
+from promscrape.exposition.model import Exemplar, Exposition, HistogramSample, Labels, Metadata
 from promscrape.native import ACCELERATOR as _native
-from promscrape.remote_write import v1
+from promscrape.remote_write import v1, v2
 
 __all__ = [
     "MAX_AHEAD_MS",
@@ -73,6 +73,8 @@ class Limits:
     label_limit: int = 0
     label_name_length_limit: int = 0
     label_value_length_limit: int = 0
+    native_histogram_bucket_limit: int = 0
+    native_histogram_min_bucket_factor: float = 0.0
 
     @property
     def on_labels(self) -> bool:
@@ -86,12 +88,21 @@ SAMPLE_LIMIT_EXCEEDED = "sample limit exceeded"
 
 @dataclass(slots=True)
 class PipelineResult:
-    """The encoded series of one scrape and the counts the report metrics need (REFERENCE §8)."""
+    """What one scrape forwards and the counts the report metrics need (REFERENCE §8).
+
+    `series`: remote write 1.0 TimeSeries entries of one item each (a float sample, an exemplar or
+    a native histogram sample, each its own entry as Prometheus's queue sends them); `metadata`:
+    1.0 MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as remote write 2.0
+    series, built only when asked (an endpoint speaks 2.0), NHCB histograms and start timestamps
+    included, which 1.0 cannot carry.
+    """
 
     series: list[bytes]
     samples_scraped: int
     samples_post_relabel: int
     error: str | None = None
+    metadata: list[bytes] = field(default_factory=list)
+    v2_series: list[v2.Series] | None = None
 
 
 class SeriesCache:
@@ -349,6 +360,8 @@ def process(
     scrape_ts_ms: int,
     cache: SeriesCache | None,
     limits: Limits = NO_LIMITS,
+    honor_metadata: bool = False,
+    want_v2: bool = False,
 ) -> PipelineResult:
     """Apply Prometheus's per-sample rules to a parsed scrape and encode what is appended.
 
@@ -358,7 +371,9 @@ def process(
     returned and the counts are those of the failed pass, as Prometheus reports them. A label limit
     fails the scrape at the offending series like an invalid name; `sample_limit` counts the
     samples appended (after relabeling, duplicates not counted), lets the pass finish so both
-    counts are complete, and yields to a parse error.
+    counts are complete, and yields to a parse error. Native histogram samples count like float
+    samples; exemplars, native histograms, metadata (`honor_metadata`) and the 2.0 series
+    (`want_v2`) are the `_Extras` of the scrape, worked out after the float samples.
     """
     keys = exposition.keys
     values = exposition.values
@@ -399,21 +414,234 @@ def process(
                 return _failed_at(keys, keys.index(exc.key), entries, str(exc))
         heads = list(map(entries.__getitem__, keys))
 
+    indices: Iterable[int] | None = None
     if honor_timestamps and timestamps.count(None) != len(timestamps):
-        series, posted, appended = _append_with_timestamps(keys, values, timestamps, heads, scrape_ts_ms)
+        series, posted, appended, indices = _append_with_timestamps(
+            keys, values, timestamps, heads, scrape_ts_ms
+        )
         distinct = False
     else:
         series, posted, distinct = _append(values, heads, distinct, ts_field)
         appended = len(series)
+    scraped = len(keys)
+    extras = None
+    if exposition.exemplars or exposition.histograms or honor_metadata or want_v2:
+        if indices is None:
+            indices = range(len(heads)) if distinct else compress(range(len(heads)), _first_kept(heads))
+        extras = _Extras(exposition, heads, scrape_ts_ms, honor_timestamps, honor_metadata, want_v2)
+        extras.add_floats(indices)
+        labeler = _Labeler(
+            target_labels, honor_labels, _relabel_function(metric_relabeler), sample_len, limits
+        )
+        try:
+            histograms_posted, histograms_appended = extras.add_histograms(labeler)
+        except _SampleError as exc:
+            seen, posted_before = scraped + extras.histograms_seen, posted + extras.histograms_posted
+            return PipelineResult([], seen, posted_before, str(exc))
+        scraped += len(exposition.histograms)
+        posted += histograms_posted
+        appended += histograms_appended
     if exposition.error is not None:
-        return PipelineResult([], len(keys), posted, exposition.error.message)
+        return PipelineResult([], scraped, posted, exposition.error.message)
     if limits.sample_limit and appended > limits.sample_limit:
-        return PipelineResult([], len(keys), posted, SAMPLE_LIMIT_EXCEEDED)
-    result = PipelineResult(series, len(keys), posted)
+        return PipelineResult([], scraped, posted, SAMPLE_LIMIT_EXCEEDED)
+    result = PipelineResult(series, scraped, posted)
+    if extras is not None:
+        result.series = series + extras.entries
+        result.metadata = extras.metadata_entries()
+        result.v2_series = extras.v2_series
     if unique is not None and (len(entries) != len(unique) or list(entries) != list(unique)):
         cache.entries = dict(zip(unique, map(entries.__getitem__, unique), strict=True))
     cache.distinct = distinct
     return result
+
+
+_FAMILY_SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created", "_gcount", "_gsum", "_info")
+
+
+class _Extras:
+    """What a scrape forwards besides 1.0 float samples, once the float samples' heads are known.
+
+    Exemplars go as TimeSeries entries of their own, at their sample's timestamp when they carry
+    none (Prometheus's scrape loop), only for appended samples; a native histogram's exemplar
+    without a timestamp is dropped, as Prometheus drops it. Native histogram samples go through
+    the same labeling, relabeling and duplicate rules as float samples; NHCB histograms only to
+    2.0 (REFERENCE §5). A series' metadata is its family's: the metric name, else the name
+    without a classic suffix (`_bucket`, `_total`, ...).
+    """
+
+    __slots__ = (
+        "_exposition",
+        "_heads",
+        "_honor_metadata",
+        "_honor_timestamps",
+        "_labels",
+        "_scrape_ts_ms",
+        "entries",
+        "histograms_posted",
+        "histograms_seen",
+        "v2_series",
+    )
+
+    def __init__(
+        self,
+        exposition: Exposition,
+        heads: list[bytes],
+        scrape_ts_ms: int,
+        honor_timestamps: bool,
+        honor_metadata: bool,
+        want_v2: bool,
+    ) -> None:
+        self._exposition = exposition
+        self._heads = heads
+        self._scrape_ts_ms = scrape_ts_ms
+        self._honor_timestamps = honor_timestamps
+        self._honor_metadata = honor_metadata
+        self._labels: dict[bytes, tuple[tuple[str, str], ...]] = {}
+        self.entries: list[bytes] = []
+        self.v2_series: list[v2.Series] | None = [] if want_v2 else None
+        self.histograms_seen = 0
+        self.histograms_posted = 0
+
+    def _timestamp(self, ts_ms: int | None) -> int:
+        return ts_ms if self._honor_timestamps and ts_ms is not None else self._scrape_ts_ms
+
+    def _pairs(self, block: bytes) -> tuple[tuple[str, str], ...]:
+        pairs = self._labels.get(block)
+        if pairs is None:
+            pairs = self._labels[block] = _decode_labels(block)
+        return pairs
+
+    def family(self, name: str) -> Metadata | None:
+        """The metadata of the family a metric name belongs to."""
+        metadata = self._exposition.metadata
+        found = metadata.get(name)
+        if found is None:
+            for suffix in _FAMILY_SUFFIXES:
+                if name.endswith(suffix):
+                    found = metadata.get(name.removesuffix(suffix))
+                    if found is not None:
+                        break
+        return found
+
+    def _v2_metadata(self, pairs: tuple[tuple[str, str], ...]) -> Metadata | None:
+        if not self._honor_metadata:
+            return None
+        return self.family(dict(pairs).get("__name__", ""))
+
+    def add_floats(self, appended: Iterable[int]) -> None:
+        """The exemplars (and, for 2.0, the samples) of the appended float samples, in order."""
+        exposition = self._exposition
+        exemplars = exposition.exemplars
+        # Without 2.0 only the samples with an exemplar matter; with it, every appended sample.
+        chosen = (
+            list(appended) if self.v2_series is not None else sorted(set(exemplars).intersection(appended))
+        )
+        values, timestamps, starts = exposition.values, exposition.timestamps, exposition.start_timestamps
+        for index in chosen:
+            ts = self._timestamp(timestamps[index])
+            block = _labels_block(self._heads[index])
+            exemplar = exemplars.get(index)
+            if exemplar is not None:
+                exemplar = _stamped(exemplar, ts)
+                self.entries.append(v1.encode_series(block, _exemplar_field(exemplar)))
+            if self.v2_series is not None:
+                pairs = self._pairs(block)
+                self.v2_series.append(
+                    v2.Series(
+                        labels=pairs,
+                        samples=[v2.Sample(values[index], ts, starts.get(index, 0))],
+                        exemplars=[exemplar] if exemplar is not None else (),
+                        metadata=self._v2_metadata(pairs),
+                    )
+                )
+
+    def add_histograms(self, labeler: "_Labeler") -> tuple[int, int]:
+        """Label, relabel and encode the native histogram samples; (posted, appended)."""
+        series = self._exposition.series
+        heads: dict[str, bytes] = {}
+        appended: set[tuple[bytes, int]] = set()
+        for sample in self._exposition.histograms:
+            self.histograms_seen += 1
+            head = heads.get(sample.key)
+            if head is None:
+                head = heads[sample.key] = labeler.head(sample.key, *series[sample.key])
+            if head == _DROPPED:
+                continue
+            self.histograms_posted += 1
+            ts = self._timestamp(sample.timestamp_ms)
+            if (head, ts) in appended:
+                continue
+            appended.add((head, ts))
+            self._add_histogram(sample, _labels_block(head), ts)
+        return self.histograms_posted, len(appended)
+
+    def _add_histogram(self, sample: HistogramSample, block: bytes, ts: int) -> None:
+        histogram = sample.histogram
+        name = self._exposition.series[sample.key][0]
+        family = self.family(name)
+        hint = v1.reset_hint(family.type if family is not None else "")
+        exemplars = [exemplar for exemplar in sample.exemplars if exemplar.timestamp_ms is not None]
+        if v1.sendable(histogram):
+            self.entries.append(v1.encode_series(block, v1.encode_histogram(histogram, ts, hint)))
+        self.entries.extend(v1.encode_series(block, _exemplar_field(exemplar)) for exemplar in exemplars)
+        if self.v2_series is not None:
+            pairs = self._pairs(block)
+            start = sample.start_timestamp_ms or 0
+            self.v2_series.append(
+                v2.Series(
+                    labels=pairs,
+                    histograms=[v2.HistogramPoint(histogram, ts, start, hint)],
+                    exemplars=exemplars,
+                    metadata=self.family(name) if self._honor_metadata else None,
+                )
+            )
+
+    def metadata_entries(self) -> list[bytes]:
+        """1.0 MetricMetadata of every family of the scrape (honor_metadata), as Prometheus sends them."""
+        if not self._honor_metadata:
+            return []
+        return [
+            v1.encode_metadata(family, metadata.type, metadata.help, metadata.unit)
+            for family, metadata in self._exposition.metadata.items()
+        ]
+
+
+def _stamped(exemplar: Exemplar, ts_ms: int) -> Exemplar:
+    """An exemplar with its sample's timestamp when it carries none (Prometheus's scrape loop)."""
+    if exemplar.timestamp_ms is not None:
+        return exemplar
+    return Exemplar(exemplar.labels, exemplar.value, ts_ms)
+
+
+def _exemplar_field(exemplar: Exemplar) -> bytes:
+    return v1.encode_exemplar(exemplar.labels, exemplar.value, exemplar.timestamp_ms or 0)
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _decode_labels(block: bytes) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs of an encoded labels block (what the 2.0 encoder needs from a head)."""
+    pairs = []
+    position = 0
+    while position < len(block):
+        length, position = _read_varint(block, position + 1)
+        end = position + length
+        size, position = _read_varint(block, position + 1)
+        name = block[position : position + size].decode()
+        size, position = _read_varint(block, position + size + 1)
+        pairs.append((name, block[position : position + size].decode()))
+        position = end
+    return tuple(pairs)
 
 
 def _relabel_function(
@@ -470,15 +698,16 @@ def _first_kept(heads: list[bytes]) -> list[bool]:
 
 def _append_with_timestamps(
     keys: list[str], values: list[float], timestamps: list[int | None], heads: list[bytes], scrape_ts_ms: int
-) -> tuple[list[bytes], int, int]:
+) -> tuple[list[bytes], int, int, list[int]]:
     """The general loop for honored exposed timestamps: the first sample at a (final labels, time) wins.
 
     As in Prometheus's scrape loop, a sample without a timestamp whose series text was already
     appended in this scrape is a duplicate; and the append itself rejects a second sample of the
     same final labels at the same time (a sample without a timestamp is at the scrape's).
 
-    Returns the series, the samples posted after relabeling and those appended (future ones too,
-    which the append then drops, as Prometheus's sample limit counts them).
+    Returns the series, the samples posted after relabeling, those appended (future ones too,
+    which the append then drops, as Prometheus's sample limit counts them) and the indices of the
+    samples written.
     """
     limit = scrape_ts_ms + MAX_AHEAD_MS
     appended: set[tuple[bytes, int]] = set()
@@ -488,7 +717,8 @@ def _append_with_timestamps(
     future = 0
     encode_sample = v1.encode_sample
     encode_series = v1.encode_series
-    for key, value, ts, head in zip(keys, values, timestamps, heads, strict=True):
+    written: list[int] = []
+    for index, (key, value, ts, head) in enumerate(zip(keys, values, timestamps, heads, strict=True)):
         if head == _DROPPED:
             continue
         posted += 1
@@ -504,4 +734,5 @@ def _append_with_timestamps(
         scraped.add(key)
         appended.add((head, ts))
         series.append(encode_series(_labels_block(head), encode_sample(value, ts)))
-    return series, posted, len(series) + future
+        written.append(index)
+    return series, posted, len(series) + future, written
