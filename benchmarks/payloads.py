@@ -4,9 +4,15 @@ Families of counters, gauges and classic histograms, each with `# HELP` and `# T
 with 5 labels (a histogram's buckets have `le` as the 5th, its `_sum` and `_count` only the 4
 others, as client libraries write them), lines of about 150 bytes, values a mix of integers, floats
 and zeros (counters at rest) like a service's /metrics.
+
+`generate_openmetrics` and `generate_protobuf` give the same families as OpenMetrics text and as
+delimited protobuf (client_golang's shape), for the parser benchmark (benchmarks/parsers.py).
 """
 
 import random
+import re
+import struct
+from dataclasses import dataclass
 
 SERIES_PER_FAMILY = 48
 _BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf")
@@ -73,3 +79,175 @@ def generate(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) ->
         family += 1
     lines.append("")
     return "\n".join(lines).encode()
+
+
+# The same payloads as OpenMetrics text and as delimited protobuf, for the parser benchmark.
+
+_SAMPLE_LINE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)")
+_LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+# MetricFamily.type (REFERENCE §5) of the kinds `generate` writes.
+_PROTO_TYPES = {"counter": 0, "gauge": 1, "histogram": 4}
+_HISTOGRAM_SUFFIXES = ("_bucket",) * len(_BUCKETS) + ("_sum", "_count")
+
+Labels = tuple[tuple[str, str], ...]
+_Line = tuple[str, Labels, str]  # a sample line of `generate`: name, labels, value as written
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A counter or gauge series of `generate`: labels in written order, the value as written."""
+
+    labels: Labels
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramSeries:
+    """One classic histogram (buckets, `_sum`, `_count`) of `generate`, values as written."""
+
+    labels: Labels
+    buckets: tuple[tuple[str, int], ...]
+    sum: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A family of `generate`: `name` as its `# TYPE` line writes it (counters without `_total`)."""
+
+    name: str
+    help: str
+    kind: str
+    series: tuple[Series, ...] | tuple[HistogramSeries, ...]
+
+
+def families(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) -> list[Family]:
+    """The families of `generate(series, seed, per_family)`, read back from its text.
+
+    `generate` may stop inside a histogram (1k series in families of 48 end on 4 buckets): such a
+    histogram is neither valid OpenMetrics (no `+Inf` bucket, which prometheus_client rejects) nor
+    expressible in protobuf (a Histogram always carries count and sum), so it is left out, and so
+    is a family left without series. Everything else is exactly what `generate` wrote.
+    """
+    found: list[Family] = []
+    lines = generate(series, seed, per_family).decode().splitlines()
+    i = 0
+    while i < len(lines):
+        name, help_text = lines[i].removeprefix("# HELP ").split(" ", 1)
+        kind = lines[i + 1].rsplit(" ", 1)[1]
+        i += 2
+        samples: list[_Line] = []
+        while i < len(lines) and not lines[i].startswith("#"):
+            match = _SAMPLE_LINE.fullmatch(lines[i])
+            if match is None:
+                raise ValueError(f"not a generated sample line: {lines[i]!r}")
+            samples.append((match[1], tuple(_LABEL_PAIR.findall(match[2])), match[3]))
+            i += 1
+        members = _histograms(name, samples) if kind == "histogram" else _plain(samples)
+        if members:
+            found.append(Family(name, help_text, kind, members))
+    return found
+
+
+def _plain(samples: list[_Line]) -> tuple[Series, ...]:
+    return tuple(Series(labels, value) for _, labels, value in samples)
+
+
+def _histograms(name: str, samples: list[_Line]) -> tuple[HistogramSeries, ...]:
+    """Complete histograms only: `_bucket` lines up to `le="+Inf"`, then `_sum`, then `_count`."""
+    complete: list[HistogramSeries] = []
+    per_set = len(_HISTOGRAM_SUFFIXES)
+    for start in range(0, len(samples), per_set):
+        group = samples[start : start + per_set]
+        if len(group) < per_set:
+            break
+        if [line[0] for line in group] != [name + suffix for suffix in _HISTOGRAM_SUFFIXES]:
+            raise ValueError(f"not a generated histogram: {group[0]!r}")
+        *buckets, (_, labels, total), (_, _, count) = group
+        bounds = tuple((pairs[-1][1], int(value)) for _, pairs, value in buckets)
+        complete.append(HistogramSeries(labels, bounds, total, int(count)))
+    return tuple(complete)
+
+
+def generate_openmetrics(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) -> bytes:
+    """`generate`'s body as OpenMetrics 1.0: the same lines (it is valid OpenMetrics), `# EOF` last.
+
+    Counters already write `<family>_total` under `# TYPE <family> counter`, as OpenMetrics wants.
+    """
+    lines: list[str] = []
+    for family in families(series, seed, per_family):
+        lines.append(f"# HELP {family.name} {family.help}")
+        lines.append(f"# TYPE {family.name} {family.kind}")
+        for member in family.series:
+            if isinstance(member, HistogramSeries):
+                common = _label_text(member.labels)
+                for bound, cumulative in member.buckets:
+                    lines.append(f'{family.name}_bucket{{{common},le="{bound}"}} {cumulative}')
+                lines.append(f"{family.name}_sum{{{common}}} {member.sum}")
+                lines.append(f"{family.name}_count{{{common}}} {member.count}")
+            else:
+                suffix = "_total" if family.kind == "counter" else ""
+                lines.append(f"{family.name}{suffix}{{{_label_text(member.labels)}}} {member.value}")
+    lines.append("# EOF\n")
+    return "\n".join(lines).encode()
+
+
+def _label_text(labels: Labels) -> str:
+    return ",".join(f'{name}="{value}"' for name, value in labels)
+
+
+def generate_protobuf(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) -> bytes:
+    """`generate`'s families as delimited MetricFamily messages, as client_golang writes them.
+
+    Counter families are named with `_total`; histograms are protobuf Histograms (sample_count,
+    sample_sum, buckets with cumulative_count and upper_bound) without the `+Inf` bucket, which
+    client_golang leaves implicit and Prometheus synthesises from sample_count. Fields in field
+    number order, scalars always present (proto2 `optional`, as client_golang sets them).
+    """
+    out = bytearray()
+    for family in families(series, seed, per_family):
+        name = f"{family.name}_total" if family.kind == "counter" else family.name
+        message = bytearray(_bytes_field(1, name.encode()))
+        message += _bytes_field(2, family.help.encode())
+        message += _varint_field(3, _PROTO_TYPES[family.kind])
+        for member in family.series:
+            message += _bytes_field(4, _metric(family.kind, member))
+        out += _uvarint(len(message)) + message
+    return bytes(out)
+
+
+def _metric(kind: str, member: Series | HistogramSeries) -> bytes:
+    """One Metric: its LabelPairs (field 1), then its gauge (2), counter (3) or histogram (7)."""
+    out = bytearray()
+    for name, value in member.labels:
+        out += _bytes_field(1, _bytes_field(1, name.encode()) + _bytes_field(2, value.encode()))
+    if isinstance(member, HistogramSeries):
+        histogram = bytearray(_varint_field(1, member.count) + _double_field(2, float(member.sum)))
+        for bound, cumulative in member.buckets:
+            if bound != "+Inf":
+                histogram += _bytes_field(3, _varint_field(1, cumulative) + _double_field(2, float(bound)))
+        out += _bytes_field(7, bytes(histogram))
+    else:
+        out += _bytes_field(3 if kind == "counter" else 2, _double_field(1, float(member.value)))
+    return bytes(out)
+
+
+def _uvarint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _varint_field(number: int, value: int) -> bytes:
+    return _uvarint(number << 3) + _uvarint(value)
+
+
+def _double_field(number: int, value: float) -> bytes:
+    return _uvarint(number << 3 | 1) + struct.pack("<d", value)
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _uvarint(number << 3 | 2) + _uvarint(len(payload)) + payload
