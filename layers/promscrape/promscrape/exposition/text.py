@@ -2,8 +2,9 @@
 
 It is a port of model/textparse/promlex.l (the generated lexer, state by state, including its
 null-byte handling) and promparse.go (the hand-written parser on top), so it accepts, rejects and
-words errors exactly like Prometheus. A line-level regular expression takes the common sample shape
-in one step; anything else goes through the token lexer, so the shortcut never changes a result.
+words errors exactly like Prometheus. Line-level regular expressions take the common sample shapes
+(bare names, and text 1.0.0's quoted metric name first) in one step; anything else goes through the
+token lexer, so the shortcuts never change a result.
 
 Contract: `parse_text(body)` never raises ParseError: parsing stops at the first error, which is
 returned in `Exposition.error` (`line N: <Prometheus's message>`, N the 1-based line where the
@@ -27,6 +28,14 @@ Helpers with stable names for the fast path (exposition/fast.py) and others:
 - `empty_names(pairs) -> frozenset[str]`: the names written with an empty value (the
   `Exposition.empty_labels` entry of a series, when not empty).
 - `METRIC_TYPES`: `# TYPE` words to Metadata.type (`untyped` is `unknown`).
+
+Quoted names (text 1.0.0: `{"my.metric","label.x"="v"} 1`, `my_metric{"a.b"="v"} 1`,
+`# TYPE "my.metric" counter`) are accepted whatever version was negotiated, as Prometheus does. A
+quoted string followed by `,` or `}` is the metric name (once per series); followed by `=` it is a
+label name. Like Prometheus, the parser checks only label values and HELP text for UTF-8: a name
+holding invalid bytes parses (the bytes survive as surrogates) and fails later, at name validation
+under the scrape's scheme (promscrape.names). Sample names are unescaped like label values; HELP and
+TYPE names are the raw text between the quotes (Prometheus's Help()/Type() do not unescape them).
 
 Keys: `Exposition.keys[i]` is the series exactly as Prometheus's parser slices it: from the start
 of the line (leading whitespace included, as Prometheus includes it) to the end of the name or of
@@ -130,6 +139,17 @@ _COMMON_LINE = re.compile(
     r"[ \t]++([^\x00\t\n {]++)(?:[ \t]++([0-9]++))?[ \t]*\n"
 )
 _COMMON_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*+)="([^"\\]*+(?:\\.[^"\\]*+)*+)"', re.DOTALL)
+# The common text 1.0.0 line (what client libraries write under escaping=allow-utf-8): the quoted
+# metric name first, then labels with bare or quoted names, no escapes, raw line feeds or nulls in
+# the names. Same guarantee as _COMMON_LINE: the token lexer would give the identical result.
+_QUOTED_LINE = re.compile(
+    r'\{"([^"\\\n\x00]++)"'
+    r'((?:,(?:[a-zA-Z_][a-zA-Z0-9_]*+|"[^"\\\n\x00]++")="[^"\\\n\x00]*+(?:\\[^\n\x00][^"\\\n\x00]*+)*+")*+,?)\}'
+    r"[ \t]++([^\x00\t\n {]++)(?:[ \t]++([0-9]++))?[ \t]*\n"
+)
+_QUOTED_PAIR = re.compile(
+    r'(?:([a-zA-Z_][a-zA-Z0-9_]*+)|"([^"\\]*+)")="([^"\\]*+(?:\\.[^"\\]*+)*+)"', re.DOTALL
+)
 
 
 def decode_body(body: bytes) -> str:
@@ -391,14 +411,20 @@ class _Parser:
     def run(self) -> Exposition:
         result = self.result
         common = _COMMON_LINE.match if self.line_shortcut else None
+        quoted = _QUOTED_LINE.match
         text = self.text
         try:
             while True:
                 self.entry_start = self.i
                 if common is not None:
                     m = common(text, self.i)
-                    if m is not None and self._common_line(m):
-                        continue
+                    if m is not None:
+                        if self._common_line(m):
+                            continue
+                    else:
+                        m = quoted(text, self.i)
+                        if m is not None and self._quoted_line(m):
+                            continue
                 if not self.next_entry():
                     break
         except ParseError as exc:
@@ -441,11 +467,10 @@ class _Parser:
         name, block, value_text, ts_text = m.groups()
         if block is not None and not block.isascii() and _INVALID_UTF8.search(block) is not None:
             return False
-        try:
-            value = parse_value(value_text)
-            timestamp = None if ts_text is None else parse_timestamp(ts_text)
-        except FloatSyntaxError:
+        numbers = _line_numbers(value_text, ts_text)
+        if numbers is None:
             return False
+        value, timestamp = numbers
         result = self.result
         key = self.text[m.start() : m.end(2) + 1] if block is not None else name
         if key not in self.series:
@@ -464,6 +489,27 @@ class _Parser:
         result.keys.append(key)
         result.values.append(value)
         result.timestamps.append(timestamp)
+        self.i = m.end()
+        return True
+
+    def _quoted_line(self, m: re.Match[str]) -> bool:
+        """Take a line matched by _QUOTED_LINE; False (nothing consumed) when the lexer must decide."""
+        name, block, value_text, ts_text = m.groups()
+        key = self.text[m.start() : m.end(2) + 1]
+        if not key.isascii() and _INVALID_UTF8.search(key) is not None:
+            return False
+        numbers = _line_numbers(value_text, ts_text)
+        if numbers is None:
+            return False
+        if key not in self.series:
+            pairs = [(bare or quoted, raw) for bare, quoted, raw in _QUOTED_PAIR.findall(block)]
+            if "\\" in block:
+                pairs = [(label, unescape_label_value(raw)) for label, raw in pairs]
+            self._add_series(key, name, pairs)
+        result = self.result
+        result.keys.append(key)
+        result.values.append(numbers[0])
+        result.timestamps.append(numbers[1])
         self.i = m.end()
         return True
 
@@ -584,10 +630,18 @@ class _Parser:
         result.timestamps.append(timestamp)
 
 
+def _line_numbers(value_text: str, ts_text: str | None) -> tuple[float, int | None] | None:
+    """A shortcut line's value and timestamp; None when either needs the lexer's error path."""
+    try:
+        return parse_value(value_text), None if ts_text is None else parse_timestamp(ts_text)
+    except FloatSyntaxError:
+        return None
+
+
 def parse_text(body: bytes, *, line_shortcut: bool = True) -> Exposition:
     """Parse a whole text exposition; errors come back in `.error`, never raised.
 
     `line_shortcut=False` sends every line through the token lexer; the tests use it to prove the
-    one-regex shortcut for common lines never changes a result.
+    one-regex shortcuts for common lines (bare or quoted names) never change a result.
     """
     return _Parser(body, line_shortcut).run()
