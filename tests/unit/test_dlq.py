@@ -18,9 +18,9 @@ from promscrape.cli import main
 from promscrape.config import RemoteWriteEndpoint
 from promscrape.messages import PlannedScrape, ShardMessage
 from promscrape.queues import send_dead_letter
-from promscrape.remote_write import v1
+from promscrape.remote_write import decode, v1, v2
 from promscrape.remote_write.deadletter import DeadLetter
-from promscrape.remote_write.send import send_request
+from promscrape.remote_write.send import send_compressed, send_request
 
 SECRET = "dlq-t0ken-s3cr3t"
 SHARD_SECRET = "shard-b3arer-s3cr3t"
@@ -131,7 +131,7 @@ def test_redrive_delivers_the_same_samples_and_deletes(
 
     assert (code, err) == (0, "")
     assert out == (
-        f"{message_id}  remote_write  primary  3 sample(s)  delivered: HTTP 204, 1 attempt(s)\n"
+        f"{message_id}  remote_write  primary  1.0  3 sample(s)  delivered: HTTP 204, 1 attempt(s)\n"
         "total: 1 delivered (3 sample(s)), 0 failed, 0 left, 0 discarded\n"
     )
     expected = sorted((tuple(sorted(labels)), value, ts) for labels, value, ts in SERIES)
@@ -156,7 +156,7 @@ def test_failed_replay_stays_visible_and_exits_1(aws_env: AwsResources) -> None:
     assert (code, err) == (1, "")
     lines = out.splitlines()
     assert re.fullmatch(
-        re.escape(f"{message_id}  remote_write  primary  3 sample(s)  failed: ")
+        re.escape(f"{message_id}  remote_write  primary  1.0  3 sample(s)  failed: ")
         + r"server returned HTTP status 500 Internal Server Error: overloaded, [1-9][0-9]* attempt\(s\)",
         lines[0],
     ), lines[0]
@@ -173,8 +173,8 @@ def test_endpoint_no_longer_configured_is_reported_and_left(aws_env: AwsResource
 
     assert code == 1
     assert out == (
-        f"{message_id}  remote_write  retired  3 sample(s)  failed: remote_write endpoint 'retired' is not "
-        "in the Targets table (apply a config that has it to replay its dead letters)\n"
+        f"{message_id}  remote_write  retired  1.0  3 sample(s)  failed: remote_write endpoint 'retired' is "
+        "not in the Targets table (apply a config that has it to replay its dead letters)\n"
         "total: 0 delivered (0 sample(s)), 1 failed, 0 left, 0 discarded\n"
     )
     assert bodies_on_queue(aws_env) == [letter.to_json()]
@@ -189,7 +189,7 @@ def test_an_error_echoing_a_secret_is_redacted(aws_env: AwsResources) -> None:
 
     assert code == 1
     assert out.splitlines()[0] == (
-        f"{message_id}  remote_write  primary  3 sample(s)  failed: server returned HTTP status 401 "
+        f"{message_id}  remote_write  primary  1.0  3 sample(s)  failed: server returned HTTP status 401 "
         "Unauthorized: token *** is not valid, 1 attempt(s) (the receiver refuses this batch: a retry "
         "will not help)"
     )
@@ -216,6 +216,7 @@ def test_list_changes_nothing_and_shows_no_secret(
         "ID",
         "KIND",
         "ENDPOINT",
+        "PROTOCOL",
         "SAMPLES",
         "AGE",
         "ERROR",
@@ -238,10 +239,10 @@ def test_list_table_exact(aws_env: AwsResources) -> None:
 
     width = len(letter_id)
     assert table.splitlines() == [
-        f"{'MESSAGE ID'.ljust(width)}  KIND          ENDPOINT  SAMPLES  AGE    ERROR",
-        f"{shard_id}  shard         -         -        2m     shard node-12-0 of job node (1 target(s), "
-        "planned 2023-11-14T22:13:50Z) kept failing",
-        f"{letter_id}  remote_write  primary   3        1m30s  {letter.error}",
+        f"{'MESSAGE ID'.ljust(width)}  KIND          ENDPOINT  PROTOCOL  SAMPLES  AGE    ERROR",
+        f"{shard_id}  shard         -         -         -        2m     shard node-12-0 of job node "
+        "(1 target(s), planned 2023-11-14T22:13:50Z) kept failing",
+        f"{letter_id}  remote_write  primary   1.0       3        1m30s  {letter.error}",
     ]
     assert len(bodies_on_queue(aws_env)) == 2
 
@@ -295,20 +296,20 @@ def test_shards_are_left_unless_discarded(aws_env: AwsResources) -> None:
     dry = run(["dlq", "redrive", "--discard-shards", "--dry-run"])
     assert sorted(left[1].splitlines()[:2]) == sorted(
         [
-            f"{shard_id}  shard  -  -  left: a late scrape is worthless; --discard-shards removes it",
-            f"{unknown_id}  unrecognised  -  -  left: not JSON",
+            f"{shard_id}  shard  -  -  -  left: a late scrape is worthless; --discard-shards removes it",
+            f"{unknown_id}  unrecognised  -  -  -  left: not JSON",
         ]
     )
     assert left[0] == 0 and left[1].endswith(
         "total: 0 delivered (0 sample(s)), 0 failed, 2 left, 0 discarded\n"
     )
-    assert dry[0] == 0 and f"{shard_id}  shard  -  -  would discard\n" in dry[1]
+    assert dry[0] == 0 and f"{shard_id}  shard  -  -  -  would discard\n" in dry[1]
     assert dry[1].endswith(
         "dry run, total: 0 would replay (0 sample(s)), 0 failed, 1 left, 1 would discard\n"
     )
 
     discarded = run(["dlq", "redrive", "--discard-shards"])
-    assert discarded[0] == 0 and f"{shard_id}  shard  -  -  discarded\n" in discarded[1]
+    assert discarded[0] == 0 and f"{shard_id}  shard  -  -  -  discarded\n" in discarded[1]
     assert bodies_on_queue(aws_env) == ["hello"]
     assert SHARD_SECRET not in left[1] + dry[1] + discarded[1]
 
@@ -323,7 +324,7 @@ def test_dry_run_sends_and_deletes_nothing(aws_env: AwsResources, receiver: tupl
 
     assert code == 0
     assert out == (
-        f"{message_id}  remote_write  primary  3 sample(s)  would replay\n"
+        f"{message_id}  remote_write  primary  1.0  3 sample(s)  would replay\n"
         "dry run, total: 1 would replay (3 sample(s)), 0 failed, 0 left, 0 would discard\n"
     )
     assert recorder.received == []
@@ -388,8 +389,67 @@ def test_invalid_stored_endpoint_fails_its_letters_without_echoing_values(aws_en
 
     assert code == 1
     assert out.splitlines()[0] == (
-        f"{message_id}  remote_write  primary  3 sample(s)  failed: invalid in the Targets table: "
+        f"{message_id}  remote_write  primary  1.0  3 sample(s)  failed: invalid in the Targets table: "
         'remote_write "primary": url: "ftp://host/api" is not an http:// or https:// URL with a host'
     )
     assert SECRET not in out
+    assert bodies_on_queue(aws_env) == [letter.to_json()]
+
+
+def v2_dead_letter() -> DeadLetter:
+    """A remote write 2.0 batch of the same series, after a send that failed."""
+    endpoint = RemoteWriteEndpoint.model_validate(
+        endpoint_item(f"http://127.0.0.1:{free_port()}/api/v1/write")
+    )
+    series = [v2.Series(list(labels), samples=[v2.Sample(value, ts)]) for labels, value, ts in SERIES]
+    [(body, counts)] = v2.build_requests(series)
+    result = send_compressed(
+        endpoint, v1.compress(body), deadline=time.monotonic() + 0.05, protocol="2.0", counts=counts
+    )
+    assert not result.ok and result.error is not None
+    return DeadLetter.from_request(
+        endpoint, body, error=result.error, sample_count=counts.samples, created_ms=CREATED_MS, protocol="2.0"
+    )
+
+
+def test_v2_letter_is_listed_and_redriven_as_2_0(aws_env: AwsResources) -> None:
+    recorder = Recorder(Reply(204, headers={"X-Prometheus-Remote-Write-Samples-Written": "3"}))
+    with LocalServer({"/api/v1/write": recorder}) as server:
+        configure(aws_env, endpoint_item(f"{server.base}/api/v1/write"))
+        letter = v2_dead_letter()
+        message_id = enqueue(aws_env, letter)
+        listed = run(["dlq", "list"])
+        code, out, err = run(["dlq", "redrive"])
+
+    assert listed[0] == 0
+    assert listed[1].splitlines()[1].split()[:5] == [message_id, "remote_write", "primary", "2.0", "3"]
+    assert (code, err) == (0, "")
+    assert out == (
+        f"{message_id}  remote_write  primary  2.0  3 sample(s)  delivered: HTTP 204, 1 attempt(s)\n"
+        "total: 1 delivered (3 sample(s)), 0 failed, 0 left, 0 discarded\n"
+    )
+    (received,) = recorder.received
+    assert received.headers["Content-Type"] == v2.CONTENT_TYPE
+    decoded = decode.decode_request_v2(received.body)
+    assert sorted(
+        (tuple(d.labels), bits(d.samples[0].value), d.samples[0].timestamp) for d in decoded
+    ) == sorted((labels, bits(value), ts) for labels, value, ts in SERIES)
+    assert bodies_on_queue(aws_env) == []
+
+
+def test_v2_letter_refused_with_415_stays(aws_env: AwsResources) -> None:
+    recorder = Recorder(Reply(415, b"remote write 2.0 is not accepted here\n"))
+    with LocalServer({"/api/v1/write": recorder}) as server:
+        configure(aws_env, endpoint_item(f"{server.base}/api/v1/write"))
+        letter = v2_dead_letter()
+        message_id = enqueue(aws_env, letter)
+        code, out, _ = run(["dlq", "redrive"])
+
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"{message_id}  remote_write  primary  2.0  3 sample(s)  failed: server returned HTTP status 415 "
+        "Unsupported Media Type: remote write 2.0 is not accepted here, 1 attempt(s) (the receiver does not "
+        "accept remote write 2.0: this letter cannot be replayed there)"
+    )
+    assert len(recorder.received) == 1
     assert bodies_on_queue(aws_env) == [letter.to_json()]

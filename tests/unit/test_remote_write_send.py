@@ -1,19 +1,31 @@
-"""The remote write sender against a real HTTP server on 127.0.0.1 answering scripted statuses."""
+"""The remote write sender (1.0 and 2.0) against a real HTTP server on 127.0.0.1 answering scripted
+statuses."""
 
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Any
 
 import cramjam
 import pytest
 import urllib3
 from http_servers import LocalServer, Received, Recorder, Reply, free_port
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from promscrape import USER_AGENT
 from promscrape.config import RemoteWriteEndpoint
-from promscrape.remote_write import decode, v1
-from promscrape.remote_write.send import SendResult, retry_after_seconds, send_request
+from promscrape.exposition.model import Exemplar, Metadata, NativeHistogram
+from promscrape.remote_write import decode, v1, v2
+from promscrape.remote_write.send import (
+    SendResult,
+    negotiated_protocol,
+    request_counts,
+    retry_after_seconds,
+    send_compressed,
+    send_request,
+)
 from pydantic import SecretStr
 
 Pool = urllib3.PoolManager
@@ -312,3 +324,274 @@ def test_password_in_url_is_redacted_in_errors(pool: Pool) -> None:
         f'Post "http://user:***@127.0.0.1:{port}/api/v1/write": '
         f"dial tcp 127.0.0.1:{port}: connect: connection refused"
     )
+
+
+# Remote write 2.0 (REFERENCE §12): headers, the -Written check, the 415 fallback.
+
+HISTOGRAM = NativeHistogram(
+    schema=0,
+    zero_threshold=0.0,
+    count=2,
+    sum=3.0,
+    zero_count=0,
+    positive_spans=((0, 1),),
+    positive_buckets=(2,),
+)
+V2_SERIES = [
+    v2.Series(
+        [("__name__", "up"), ("job", "node")],
+        samples=[v2.Sample(1.0, 1_700_000_000_000)],
+        exemplars=[Exemplar((("trace_id", "abc"),), 1.0, 1_700_000_000_000)],
+        metadata=Metadata("gauge", "Up or not."),
+    ),
+    v2.Series(
+        [("__name__", "latency"), ("job", "node")],
+        histograms=[v2.HistogramPoint(HISTOGRAM, 1_700_000_000_000)],
+    ),
+]
+[(V2_BODY, V2_COUNTS)] = v2.build_requests(V2_SERIES)
+ALL_WRITTEN = {
+    "X-Prometheus-Remote-Write-Samples-Written": "1",
+    "X-Prometheus-Remote-Write-Histograms-Written": "1",
+    "X-Prometheus-Remote-Write-Exemplars-Written": "1",
+}
+NOTHING_WRITTEN_ERROR = (
+    "sent v2 request with 1 samples, 1 histograms and 1 exemplars; got 2xx, but PRW 2.0 response header "
+    "statistics indicate 0 samples, 0 histograms and 0 exemplars were accepted; assumining failure e.g. the "
+    "target only supports PRW 1.0 prometheus.WriteRequest, but does not check the Content-Type header "
+    "correctly"
+)
+
+
+def send_v2(
+    server: Receiver,
+    pool: Pool,
+    waits: Waits | None = None,
+    counts: v2.Counts | None = None,
+    **overrides: object,
+) -> SendResult:
+    return send_compressed(
+        endpoint(server.url, **overrides),
+        v1.compress(V2_BODY),
+        deadline=time.monotonic() + 30,
+        protocol="2.0",
+        pool=pool,
+        sleep=waits if waits is not None else time.sleep,
+        counts=counts,
+    )
+
+
+def test_counts_of_the_built_request() -> None:
+    assert (V2_COUNTS.samples, V2_COUNTS.histograms, V2_COUNTS.exemplars) == (1, 1, 1)
+
+
+def test_v2_headers_and_body(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(204, headers=ALL_WRITTEN))
+    result = send_v2(server, pool, counts=V2_COUNTS)
+    assert result == SendResult(
+        ok=True, status=204, error=None, attempts=1, written=v2.WrittenStats(1, 1, 1, confirmed=True)
+    )
+    (received,) = server.received
+    expected = {**v2.HEADERS, "Authorization": f"Bearer {SECRET}", "X-Scope-OrgID": SECRET}
+    assert {name: received.headers[name] for name in expected} == expected
+    assert received.headers["Content-Type"] == "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    assert received.headers["X-Prometheus-Remote-Write-Version"] == "2.0.0"
+    assert bytes(cramjam.snappy.decompress_raw(received.body)) == V2_BODY
+    assert [s.labels for s in decode.decode_request_v2(received.body)] == [s.labels for s in V2_SERIES]
+
+
+@pytest.mark.parametrize(
+    ("headers", "ok", "written"),
+    [
+        (ALL_WRITTEN, True, v2.WrittenStats(1, 1, 1, confirmed=True)),
+        # one header is enough: the others count 0 (the spec), and something was written
+        ({"X-Prometheus-Remote-Write-Samples-Written": "1"}, True, v2.WrittenStats(1, confirmed=True)),
+        # fewer than sent is still a success for Prometheus (partial writes are not handled yet)
+        (
+            {"X-Prometheus-Remote-Write-Exemplars-Written": "1"},
+            True,
+            v2.WrittenStats(0, 0, 1, confirmed=True),
+        ),
+        # an unparsable value counts 0 and is no failure in itself
+        (
+            {**ALL_WRITTEN, "X-Prometheus-Remote-Write-Histograms-Written": "x"},
+            True,
+            v2.WrittenStats(1, 0, 1, True, ('strconv.Atoi: parsing "x": invalid syntax',)),
+        ),
+        # no header at all: a 1.0 receiver that ignored the Content-Type
+        ({}, False, v2.WrittenStats()),
+        # confirmed, but nothing written: Prometheus fails it too (NoDataWritten)
+        ({"X-Prometheus-Remote-Write-Samples-Written": "0"}, False, v2.WrittenStats(confirmed=True)),
+        ({"X-Prometheus-Remote-Write-Samples-Written": ""}, False, v2.WrittenStats()),
+    ],
+)
+def test_v2_written_headers(
+    server: Receiver, pool: Pool, headers: dict[str, str], ok: bool, written: v2.WrittenStats
+) -> None:
+    server.script(Reply(200, headers=headers), Reply(200, headers=ALL_WRITTEN))
+    result = send_v2(server, pool, counts=V2_COUNTS)
+    if ok:
+        assert result == SendResult(ok=True, status=200, error=None, attempts=1, written=written)
+    else:
+        # Prometheus's non-recoverable error: never retried
+        assert result == SendResult(False, 200, NOTHING_WRITTEN_ERROR, 1, retryable=False, written=written)
+    assert len(server.received) == 1
+
+
+def test_v2_counts_read_from_the_body_when_not_given(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(204))
+    assert send_v2(server, pool) == SendResult(
+        False, 204, NOTHING_WRITTEN_ERROR, 1, written=v2.WrittenStats()
+    )
+
+
+def test_v2_empty_request_needs_no_confirmation(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(204))
+    result = send_compressed(
+        endpoint(server.url), v1.compress(b""), deadline=time.monotonic() + 5, protocol="2.0", pool=pool
+    )
+    assert result == SendResult(ok=True, status=204, error=None, attempts=1, written=v2.WrittenStats())
+
+
+def test_v2_body_that_does_not_decompress_counts_nothing(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(204))
+    result = send_compressed(
+        endpoint(server.url), b"\xff\xff\xff", deadline=time.monotonic() + 5, protocol="2.0", pool=pool
+    )
+    assert result == SendResult(ok=True, status=204, error=None, attempts=1, written=v2.WrittenStats())
+
+
+def test_v2_415_returns_at_once_and_is_remembered(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(415, b"unsupported proto\n"), Reply(204, headers=ALL_WRITTEN))
+    primary = endpoint(server.url)
+    assert negotiated_protocol(primary, "2.0") == "2.0"
+    result = send_v2(server, pool, counts=V2_COUNTS)
+    assert result == SendResult(
+        ok=False,
+        status=415,
+        error="server returned HTTP status 415 Unsupported Media Type: unsupported proto",
+        attempts=1,
+        retryable=False,
+        unsupported=True,
+    )
+    assert len(server.received) == 1
+    assert negotiated_protocol(primary, "2.0") == "1.0"
+    assert negotiated_protocol(primary, "1.0") == "1.0"
+    # remembered per endpoint (name and URL): another endpoint still gets 2.0
+    assert negotiated_protocol(endpoint(server.url, name="other"), "2.0") == "2.0"
+    assert negotiated_protocol(endpoint(server.url + "/other"), "2.0") == "2.0"
+
+
+def test_415_to_a_1_0_request_is_a_plain_4xx(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(415, b"no"))
+    result = send(server, pool)
+    assert result == SendResult(
+        ok=False, status=415, error="server returned HTTP status 415 Unsupported Media Type: no", attempts=1
+    )
+    assert negotiated_protocol(endpoint(server.url), "2.0") == "2.0"
+
+
+def test_v2_retries_like_1_0(server: Receiver, pool: Pool) -> None:
+    server.script(
+        Reply(503, headers={"X-Prometheus-Remote-Write-Samples-Written": "1"}),
+        Reply(429),
+        Reply(200, headers=ALL_WRITTEN),
+    )
+    waits = Waits()
+    result = send_v2(server, pool, waits, counts=V2_COUNTS)
+    assert result == SendResult(True, 200, None, 3, written=v2.WrittenStats(1, 1, 1, confirmed=True))
+    assert waits.waits == [0.001, 0.002]
+    assert [r.headers.get("Retry-Attempt") for r in server.received] == [None, "1", "2"]
+    assert all(r.headers["X-Prometheus-Remote-Write-Version"] == "2.0.0" for r in server.received)
+
+
+def test_v2_server_error_until_the_deadline_is_retryable(server: Receiver, pool: Pool) -> None:
+    server.script(Reply(503, b"busy", {"Retry-After": "3600"}))
+    result = send_v2(server, pool, counts=V2_COUNTS)
+    assert result == SendResult(
+        False, 503, "server returned HTTP status 503 Service Unavailable: busy", 1, retryable=True
+    )
+
+
+def test_unknown_protocol_is_refused(server: Receiver, pool: Pool) -> None:
+    unknown: Any = "3.0"
+    with pytest.raises(ValueError) as raised:
+        send_compressed(endpoint(server.url), b"", deadline=time.monotonic() + 5, protocol=unknown, pool=pool)
+    assert str(raised.value) == "remote write protocol must be one of 1.0, 2.0, not '3.0'"
+    assert server.received == []
+
+
+def bare_series(samples: int, histograms: int, exemplars: int) -> v2.Series:
+    name = f"m{samples}{histograms}{exemplars}"
+    return v2.Series(
+        [("__name__", name)],
+        samples=[v2.Sample(float(i), 1000 + i) for i in range(samples)],
+        histograms=[v2.HistogramPoint(HISTOGRAM, 1000 + i, 999) for i in range(histograms)],
+        exemplars=[Exemplar((("id", str(i)),), 0.5, None) for i in range(exemplars)],
+        metadata=Metadata("counter", "help", "seconds"),
+    )
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        [],
+        [bare_series(1, 0, 0)],
+        [bare_series(0, 3, 2)],
+        [bare_series(200, 0, 5), bare_series(0, 1, 0), bare_series(2, 0, 200)],
+    ],
+)
+def test_request_counts_match_the_builder(series: list[v2.Series]) -> None:
+    for body, counts in v2.build_requests(series) or [(b"", v2.Counts())]:
+        assert request_counts(body) == counts
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a TimeSeries with a sample (field 2), then a truncated tag: what precedes it counts
+        ("2a021200" + "ff", v2.Counts(1, 0, 0)),
+        # a TimeSeries whose length runs past the end, or whose length is missing
+        ("2a0512", v2.Counts()),
+        ("2a", v2.Counts()),
+        # varint, fixed64 and fixed32 fields are skipped, inside a TimeSeries and at the top
+        ("2a0a" + "0801" + "1a00" + "2200" + "2200" + "1200", v2.Counts(1, 1, 2)),
+        ("2a0b" + "09" + "00" * 8 + "1a00", v2.Counts(0, 1, 0)),
+        ("09" + "00" * 8 + "15" + "00" * 4 + "2a021200", v2.Counts(1, 0, 0)),
+        # a group wire type (3) stops the walk where it is
+        ("2a021200" + "2a03" + "1a00" + "0b", v2.Counts(1, 1, 0)),
+        # truncated fixed64, fixed32 and varint values
+        ("09" + "00" * 7, v2.Counts()),
+        ("15" + "00" * 3, v2.Counts()),
+        ("08ff", v2.Counts()),
+    ],
+)
+def test_request_counts_of_malformed_bodies(body: str, expected: v2.Counts) -> None:
+    assert request_counts(bytes.fromhex(body)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_request_counts_never_raises(body: bytes) -> None:
+    counts = request_counts(body)
+    assert min(counts.samples, counts.histograms, counts.exemplars) >= 0
+    # every count needs at least two bytes of a TimeSeries entry
+    assert counts.samples + counts.histograms + counts.exemplars <= len(body) // 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), max_size=5))
+def test_request_counts_of_built_requests(shapes: list[tuple[int, int, int]]) -> None:
+    series = [
+        v2.Series(
+            [("__name__", f"m{index}")],
+            samples=[v2.Sample(1.0, 1000 + i) for i in range(samples)],
+            histograms=[
+                v2.HistogramPoint(HISTOGRAM, 1000 + i) for i in range(histograms if not samples else 0)
+            ],
+            exemplars=[Exemplar((("id", str(i)),), 0.5, 7) for i in range(exemplars)],
+        )
+        for index, (samples, histograms, exemplars) in enumerate(shapes)
+    ]
+    for body, counts in v2.build_requests(series, max_samples=4):
+        assert request_counts(body) == counts

@@ -4,7 +4,9 @@ The DLQ holds two kinds of message (ARCHITECTURE, "DLQ"):
 
 - remote-write dead letters (`DeadLetter`): batches an endpoint did not accept before the scraper's
   time ran out. They are replayable: the samples are in the payload, and the endpoint's current URL
-  and headers (the secrets a dead letter never holds) come from the Targets table.
+  and headers (the secrets a dead letter never holds) come from the Targets table. Each is replayed
+  with the protocol it was sent with (remote write 1.0 or 2.0: its payload is of that protocol),
+  which both commands show.
 - shard messages (`ShardMessage`) that kept failing on the scrape queue. They are NOT replayed: a
   scrape is a reading of a target at a moment; scraping now would record the present under a plan
   made for the past, and Prometheus never back-fills missed scrapes either (the scrape queue's
@@ -103,6 +105,11 @@ class Entry:
     @property
     def samples(self) -> str:
         return str(self.letter.sample_count) if self.letter else "-"
+
+    @property
+    def protocol(self) -> str:
+        """The remote write protocol of a dead letter's payload ("1.0" or "2.0"), else "-"."""
+        return self.letter.protocol if self.letter else "-"
 
     @property
     def created_ms(self) -> int:
@@ -257,7 +264,7 @@ def _age(created_ms: int, now_ms: int) -> str:
     return format_duration(max(0, now_ms - created_ms) // 1000 * 1000)
 
 
-LIST_COLUMNS = ("MESSAGE ID", "KIND", "ENDPOINT", "SAMPLES", "AGE", "ERROR")
+LIST_COLUMNS = ("MESSAGE ID", "KIND", "ENDPOINT", "PROTOCOL", "SAMPLES", "AGE", "ERROR")
 
 
 def format_table(entries: Sequence[Entry], now_ms: int, secrets: Sequence[str] = ()) -> str:
@@ -272,6 +279,7 @@ def format_table(entries: Sequence[Entry], now_ms: int, secrets: Sequence[str] =
                 entry.message_id,
                 entry.kind,
                 entry.endpoint,
+                entry.protocol,
                 entry.samples,
                 _age(entry.created_ms, now_ms),
                 error,
@@ -292,9 +300,12 @@ class Outcome:
     detail: str = ""
 
     def line(self) -> str:
-        """One line per message: id, kind, endpoint, samples, outcome."""
-        samples = f"{self.entry.samples} sample(s)" if self.entry.letter else "-"
-        text = f"{self.entry.message_id}  {self.entry.kind}  {self.entry.endpoint}  {samples}  {self.result}"
+        """One line per message: id, kind, endpoint, protocol, samples, outcome."""
+        entry = self.entry
+        samples = f"{entry.samples} sample(s)" if entry.letter else "-"
+        text = (
+            f"{entry.message_id}  {entry.kind}  {entry.endpoint}  {entry.protocol}  {samples}  {self.result}"
+        )
         return text + (f": {self.detail}" if self.detail else "")
 
 
@@ -379,7 +390,12 @@ def _replay_one(
     result = replay(letter, endpoint, deadline=time.monotonic() + options.timeout_s, pool=pool)
     if result.ok:
         return "delivered", f"HTTP {result.status}, {result.attempts} attempt(s)"
-    hint = "" if result.retryable else " (the receiver refuses this batch: a retry will not help)"
+    if result.unsupported:
+        hint = " (the receiver does not accept remote write 2.0: this letter cannot be replayed there)"
+    elif result.retryable:
+        hint = ""
+    else:
+        hint = " (the receiver refuses this batch: a retry will not help)"
     return "failed", f"{result.error}, {result.attempts} attempt(s){hint}"
 
 

@@ -4,6 +4,9 @@ Where Prometheus keeps retrying from its WAL, this project puts the exact reques
 base64 in JSON) on the dead-letter queue so it can be replayed later (REFERENCE §16). Secrets are
 never stored (no header values, the URL without its password): replay takes the endpoint, with its
 secrets, from the config.
+
+A letter holds a request of one protocol: a 1.0 WriteRequest or a 2.0 Request (`protocol`; letters
+written before 2.0 existed have no such field and are 1.0), and is replayed with that protocol.
 """
 
 import base64
@@ -16,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from promscrape.http import strip_password
 from promscrape.remote_write import v1
-from promscrape.remote_write.send import SendResult, send_compressed
+from promscrape.remote_write.send import Protocol, SendResult, send_compressed
 
 if TYPE_CHECKING:
     from promscrape.config import RemoteWriteEndpoint
@@ -30,7 +33,11 @@ class DeadLetter(BaseModel):
     kind: Literal["remote_write"] = "remote_write"
     endpoint_name: str
     endpoint_url: str = Field(description="where it was sent; a password in the URL shows as ***")
-    payload: str = Field(description="base64 of the snappy (block format) WriteRequest, as sent", repr=False)
+    protocol: Protocol = Field(
+        default="1.0",
+        description='"1.0": the payload is a WriteRequest; "2.0": an io.prometheus.write.v2.Request',
+    )
+    payload: str = Field(description="base64 of the snappy (block format) request, as sent", repr=False)
     error: str = Field(description="the last error of the send")
     sample_count: int = Field(ge=0)
     created_ms: int = Field(description="epoch milliseconds at which the batch was given up")
@@ -54,11 +61,13 @@ class DeadLetter(BaseModel):
         error: str,
         sample_count: int,
         created_ms: int | None = None,
+        protocol: Protocol = "1.0",
     ) -> Self:
-        """The dead letter of an uncompressed WriteRequest that endpoint did not accept."""
+        """The dead letter of an uncompressed request of `protocol` that endpoint did not accept."""
         return cls(
             endpoint_name=endpoint.name,
             endpoint_url=strip_password(endpoint.url),
+            protocol=protocol,
             payload=base64.b64encode(v1.compress(body_uncompressed)).decode("ascii"),
             error=error,
             sample_count=sample_count,
@@ -66,11 +75,11 @@ class DeadLetter(BaseModel):
         )
 
     def body(self) -> bytes:
-        """The snappy-compressed WriteRequest, ready to POST."""
+        """The snappy-compressed request, ready to POST."""
         return base64.b64decode(self.payload, validate=True)
 
     def body_uncompressed(self) -> bytes:
-        """The WriteRequest protobuf bytes."""
+        """The request's protobuf bytes (a WriteRequest or a 2.0 Request, as `protocol` says)."""
         return v1.decompress(self.body())
 
     def to_json(self) -> str:
@@ -89,12 +98,16 @@ def replay(
     deadline: float,
     pool: urllib3.PoolManager | None = None,
 ) -> SendResult:
-    """Send a dead letter's request again to its endpoint (same name; the URL may have moved).
+    """Send a dead letter's request again to its endpoint (same name; the URL may have moved), with
+    the letter's protocol whatever the endpoint is configured with now (the payload is of that one).
 
-    The endpoint comes from the current config because the dead letter holds no header secrets.
+    The endpoint comes from the current config because the dead letter holds no header secrets. A
+    2.0 letter that the endpoint now refuses with 415 fails with `unsupported` set.
     """
     if endpoint.name != dead_letter.endpoint_name:
         raise ValueError(
             f"dead letter is for remote_write endpoint {dead_letter.endpoint_name!r}, not {endpoint.name!r}"
         )
-    return send_compressed(endpoint, dead_letter.body(), deadline=deadline, pool=pool)
+    return send_compressed(
+        endpoint, dead_letter.body(), deadline=deadline, protocol=dead_letter.protocol, pool=pool
+    )
