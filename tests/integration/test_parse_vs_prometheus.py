@@ -382,7 +382,9 @@ def promscrape_parse(body: bytes, tmp_path: Path) -> tuple[int, list[str], str]:
     path.write_bytes(body)
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["parse", str(path), "--content-type", CONTENT_TYPE], out, err)
-    return code, out.getvalue().splitlines(), err.getvalue().strip()
+    # Metadata lines (`# TYPE`, `# HELP`, `# UNIT`) come first; Prometheus's query API has no such lines.
+    lines = [line for line in out.getvalue().splitlines() if not line.startswith("#")]
+    return code, lines, err.getvalue().strip()
 
 
 def render(key: SeriesKey) -> str:

@@ -40,12 +40,12 @@ PARSE_VECTORS = [
     # le and quantile canonical only inside histogram / summary families
     (
         b'# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="1000000"} 3\nh_bucket{le="+Inf"} 3\n',
-        'h_bucket{le="1.0"} 2\nh_bucket{le="1e+06"} 3\nh_bucket{le="+Inf"} 3\n',
+        '# TYPE h histogram\nh_bucket{le="1.0"} 2\nh_bucket{le="1e+06"} 3\nh_bucket{le="+Inf"} 3\n',
     ),
-    (b'# TYPE s summary\ns{quantile="0.5"} 1\n', 's{quantile="0.5"} 1\n'),
+    (b'# TYPE s summary\ns{quantile="0.5"} 1\n', '# TYPE s summary\ns{quantile="0.5"} 1\n'),
     (b'g{le="1"} 1\n', 'g{le="1"} 1\n'),
-    # an empty label value is an absent label; comments and blank lines are skipped
-    (b'# HELP m help\n\nm{a="",b="x"} 1\n', 'm{b="x"} 1\n'),
+    # an empty label value is an absent label; blank lines are skipped; metadata comes first
+    (b'# HELP m help\n\nm{a="",b="x"} 1\n', '# TYPE m unknown\n# HELP m help\nm{b="x"} 1\n'),
     # the same series at the same timestamp: the first sample wins, as in what Prometheus stores
     (b"m 1\nm 2\nm 3 7\nm 4\nm 5 7\nm 6 8\n", "m 1\nm 3 7\nm 6 8\n"),
     (b'a{x="1",y="2"} 1\na{y="2",x="1"} 2\n', 'a{x="1",y="2"} 1\n'),
@@ -84,7 +84,7 @@ def test_parse_errors_name_the_line(tmp_path: Path, body: bytes, expected_error:
     [
         ("text/plain; version=0.0.4; charset=utf-8", 0, "m 1\n", ""),
         ("application/octet-stream", 0, "m 1\n", ""),
-        ("application/openmetrics-text; version=1.0.0", 1, "", "not supported yet"),
+        ("application/openmetrics-text; version=1.0.0", 1, "", "line 2: data does not end with # EOF"),
     ],
 )
 def test_parse_content_type_picks_the_parser(
@@ -102,7 +102,26 @@ def test_parse_reads_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(["parse"]) == (0, "x 1\n", "")
 
 
-DEMO_PAGE_AT_90S = r"""demo_requests_total{code="200",method="GET",path="/"} 450
+DEMO_METADATA = (
+    "# TYPE demo_label_escaping gauge\n"
+    '# HELP demo_label_escaping Label values that need escaping: a backslash (\\\\), a double quote (") '
+    "and a line feed (\\n).\n"
+    "# TYPE demo_queue_depth unknown\n"
+    "# HELP demo_queue_depth Items waiting, a sawtooth that empties every minute.\n"
+    "# TYPE demo_request_duration_seconds histogram\n"
+    "# HELP demo_request_duration_seconds Time to handle a request.\n"
+    "# TYPE demo_requests_total counter\n"
+    "# HELP demo_requests_total Requests handled, by method, path and status code.\n"
+    "# TYPE demo_response_size_bytes summary\n"
+    "# HELP demo_response_size_bytes Size of the responses sent.\n"
+    "# TYPE demo_start_time_seconds gauge\n"
+    "# HELP demo_start_time_seconds Start time of the demo exporter, epoch seconds.\n"
+    "# TYPE demo_temperature_celsius gauge\n"
+    "# HELP demo_temperature_celsius Temperature by room: a sine with a ten minute period.\n"
+)
+DEMO_PAGE_AT_90S = (
+    DEMO_METADATA
+    + r"""demo_requests_total{code="200",method="GET",path="/"} 450
 demo_requests_total{code="200",method="GET",path="/api/items"} 225
 demo_requests_total{code="201",method="POST",path="/api/items"} 45
 demo_requests_total{code="500",method="GET",path="/api/items"} 4
@@ -129,6 +148,7 @@ demo_label_escaping{path="C:\\Program Files\\demo",quote="say \"hi\"",text="line
 demo_queue_depth 30
 demo_start_time_seconds 1.7e+09
 """
+)
 
 
 def test_parse_the_demo_exporter_page(tmp_path: Path) -> None:

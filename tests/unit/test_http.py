@@ -8,8 +8,10 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from http_servers import LocalServer, Route, body_route, free_port, status_route, wire_route
-from promscrape import USER_AGENT
+from promscrape import USER_AGENT, config
+from promscrape.config import SCRAPE_PROTOCOLS, ScrapeJob
 from promscrape.http import (
+    PROTOCOL_MEDIA_TYPES,
     FetchResult,
     ScrapeError,
     _is_domain_or_subdomain,
@@ -46,38 +48,176 @@ def error_of(pool, url: str, **kwargs) -> str:
 
 
 ALLOY_DEFAULT = ["OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0", "PrometheusText0.0.4"]
+PROTO = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+# REFERENCE §1, byte for byte: the first entry gets q=0.6 whatever the list's length (Prometheus
+# starts at len(ScrapeProtocolsHeaders)+1), only the two 1.0.0 entries carry escaping=.
+ACCEPT_HEADERS = [
+    (["PrometheusText0.0.4"], "underscores", "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"),
+    (["PrometheusText0.0.4"], "allow-utf-8", "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"),
+    (["OpenMetricsText0.0.1"], "dots", "application/openmetrics-text;version=0.0.1;q=0.6,*/*;q=0.5"),
+    (["PrometheusProto"], "values", f"{PROTO};q=0.6,*/*;q=0.5"),
+    (["PrometheusText1.0.0"], "underscores", "text/plain;version=1.0.0;escaping=underscores;q=0.6,*/*;q=0.5"),
+    (["PrometheusText1.0.0"], "allow-utf-8", "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5"),
+    (["PrometheusText1.0.0"], "dots", "text/plain;version=1.0.0;escaping=dots;q=0.6,*/*;q=0.5"),
+    (["PrometheusText1.0.0"], "values", "text/plain;version=1.0.0;escaping=values;q=0.6,*/*;q=0.5"),
+    (
+        ["OpenMetricsText1.0.0"],
+        "underscores",
+        "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,*/*;q=0.5",
+    ),
+    (
+        ["OpenMetricsText1.0.0"],
+        "allow-utf-8",
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.5",
+    ),
+    (
+        ["OpenMetricsText1.0.0"],
+        "dots",
+        "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,*/*;q=0.5",
+    ),
+    (
+        ["OpenMetricsText1.0.0"],
+        "values",
+        "application/openmetrics-text;version=1.0.0;escaping=values;q=0.6,*/*;q=0.5",
+    ),
+    # Alloy's default list under legacy validation (the REFERENCE example), utf8, and explicit schemes.
+    (
+        ALLOY_DEFAULT,
+        "underscores",
+        "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=underscores;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+    ),
+    (
+        ALLOY_DEFAULT,
+        "allow-utf-8",
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+    ),
+    (
+        ALLOY_DEFAULT,
+        "dots",
+        "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=dots;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+    ),
+    (
+        ALLOY_DEFAULT,
+        "values",
+        "application/openmetrics-text;version=1.0.0;escaping=values;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=values;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+    ),
+    (
+        ["PrometheusText1.0.0", "PrometheusText0.0.4"],
+        "allow-utf-8",
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
+    ),
+    # The proto-first list (scrape_native_histograms): five entries, `*/*` at q=0.1.
+    (
+        ["PrometheusProto", *ALLOY_DEFAULT],
+        "dots",
+        f"{PROTO};q=0.6,"
+        "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.5,"
+        "application/openmetrics-text;version=0.0.1;q=0.4,"
+        "text/plain;version=1.0.0;escaping=dots;q=0.3,"
+        "text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+    ),
+    (
+        ["PrometheusProto", *ALLOY_DEFAULT],
+        "underscores",
+        f"{PROTO};q=0.6,"
+        "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5,"
+        "application/openmetrics-text;version=0.0.1;q=0.4,"
+        "text/plain;version=1.0.0;escaping=underscores;q=0.3,"
+        "text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+    ),
+    (
+        ["PrometheusText0.0.4", "PrometheusProto"],
+        "underscores",
+        f"text/plain;version=0.0.4;q=0.6,{PROTO};q=0.5,*/*;q=0.4",
+    ),
+]
+
+
+@pytest.mark.parametrize(("protocols", "escaping", "expected"), ACCEPT_HEADERS)
+def test_accept_header(protocols: list[str], escaping: str, expected: str) -> None:
+    assert accept_header(protocols, escaping) == expected
+
+
+def test_every_scrape_protocol_has_its_media_type() -> None:
+    assert PROTOCOL_MEDIA_TYPES == {
+        "PrometheusProto": PROTO,
+        "PrometheusText0.0.4": "text/plain;version=0.0.4",
+        "PrometheusText1.0.0": "text/plain;version=1.0.0",
+        "OpenMetricsText0.0.1": "application/openmetrics-text;version=0.0.1",
+        "OpenMetricsText1.0.0": "application/openmetrics-text;version=1.0.0",
+    }
+    assert sorted(PROTOCOL_MEDIA_TYPES) == list(SCRAPE_PROTOCOLS)
+
+
+@pytest.fixture
+def name_schemes_implemented(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As once the scraper wires the name schemes: those arguments are no longer refused."""
+    gated = {"metric_name_validation_scheme", "metric_name_escaping_scheme"}
+    monkeypatch.setattr(
+        config, "_NOT_IMPLEMENTED", tuple(n for n in config._NOT_IMPLEMENTED if n not in gated)
+    )
+
+
+DEFAULT_LEGACY = (
+    "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+    "application/openmetrics-text;version=0.0.1;q=0.5,"
+    "text/plain;version=1.0.0;escaping=underscores;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+DEFAULT_UTF8 = (
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+    "application/openmetrics-text;version=0.0.1;q=0.5,"
+    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
 
 
 @pytest.mark.parametrize(
-    ("protocols", "escaping", "expected"),
+    ("arguments", "expected"),
     [
-        (["PrometheusText0.0.4"], "underscores", "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"),
+        ({}, DEFAULT_LEGACY),
+        ({"metric_name_escaping_scheme": ""}, DEFAULT_LEGACY),
+        ({"metric_name_escaping_scheme": "underscores"}, DEFAULT_LEGACY),
+        # Unset (or ""), the escaping scheme follows the validation scheme, as in Alloy's Validate.
+        ({"metric_name_validation_scheme": "utf8"}, DEFAULT_UTF8),
+        ({"metric_name_validation_scheme": "utf8", "metric_name_escaping_scheme": ""}, DEFAULT_UTF8),
         (
-            ALLOY_DEFAULT,
-            "underscores",
-            "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+            {"metric_name_validation_scheme": "utf8", "metric_name_escaping_scheme": "underscores"},
+            DEFAULT_LEGACY,
+        ),
+        (
+            {"metric_name_validation_scheme": "utf8", "metric_name_escaping_scheme": "dots"},
+            "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.6,"
             "application/openmetrics-text;version=0.0.1;q=0.5,"
-            "text/plain;version=1.0.0;escaping=underscores;q=0.4,"
+            "text/plain;version=1.0.0;escaping=dots;q=0.4,"
             "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
         ),
-        (
-            ["PrometheusText1.0.0", "PrometheusText0.0.4"],
-            "allow-utf-8",
-            "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4",
-        ),
-        (
-            ["PrometheusProto", *ALLOY_DEFAULT],
-            "dots",
-            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,"
-            "application/openmetrics-text;version=1.0.0;escaping=dots;q=0.5,"
-            "application/openmetrics-text;version=0.0.1;q=0.4,"
-            "text/plain;version=1.0.0;escaping=dots;q=0.3,"
-            "text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-        ),
+        ({"scrape_protocols": ["PrometheusText0.0.4"]}, "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"),
     ],
 )
-def test_accept_header(protocols: list[str], escaping: str, expected: str) -> None:
-    assert accept_header(protocols, escaping) == expected
+@pytest.mark.usefixtures("name_schemes_implemented")
+def test_accept_header_of_a_job(arguments: dict[str, str], expected: str) -> None:
+    """The scraper's call: the job's protocols and its (derived) escaping scheme, as Alloy sends them."""
+    job = ScrapeJob.model_validate({"name": "j", "forward_to": [], **arguments})
+    headers = scrape_headers(
+        protocols=job.scrape_protocols,
+        enable_compression=True,
+        timeout_ms=10_000,
+        escaping_scheme=job.metric_name_escaping_scheme,
+    )
+    assert headers["Accept"] == expected
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,11 @@ def test_request_carries_job_headers_and_target_timeout(pool) -> None:
     with LocalServer({"/metrics": body_route(b"up 1\n")}) as server:
         run(pool, planned_for(f"{server.base}/metrics", timeout_ms=2_500), job)
         headers = dict(server.requests[0][1])
-    assert headers["Accept"] == "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+    assert headers["Accept"] == (
+        "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=underscores;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+    )
     assert headers["Accept-Encoding"] == "identity"
     assert headers["X-Prometheus-Scrape-Timeout-Seconds"] == "2.5"
     assert headers["X-Scope-OrgID"] == "tenant-1"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+    from promscrape.exposition.model import Exposition
     from promscrape.store import Store
 
 
@@ -32,20 +33,24 @@ def sample_line_number(body: bytes, index: int) -> int | None:
 
 
 def scraped_samples(body: bytes, content_type: str | None) -> list[str]:
-    """The samples a scrape of `body` appends, rendered; raises ParseError when the scrape fails.
+    """The lines `promscrape parse` prints for `body`; raises ParseError when the scrape fails.
 
-    Parse errors come with their line; the errors Prometheus raises while appending (invalid
-    metric or label names, a missing `__name__`) are found by running the scraper's own pipeline
-    without target labels, and are given the line of the offending sample. As in what Prometheus
-    stores, a series (labels sorted, empty ones dropped) repeated at the same timestamp keeps its
-    first sample: `a{x="1",y="2"}` and `a{y="2",x="1"}` are one series.
+    The parser is the one a scrape answered with `content_type` would use, native and classic
+    histograms both kept. Parse errors come with their line (text formats) or byte offset
+    (protobuf); the errors Prometheus raises while appending (invalid metric or label names, a
+    missing `__name__`) are found by running the scraper's own pipeline without target labels,
+    and are given the line of the offending sample in a text format. What is printed is
+    `render.render_exposition` of what Prometheus stores: a series (labels sorted, empty ones
+    dropped) repeated at the same timestamp keeps its first sample, so `a{x="1",y="2"}` and
+    `a{y="2",x="1"}` are one series.
     """
     from promscrape import exposition
     from promscrape.exposition.model import ParseError
-    from promscrape.exposition.render import render_samples
+    from promscrape.exposition.render import render_exposition
     from promscrape.pipeline import process
 
-    parsed = exposition.new(body, content_type).parse()
+    parser = exposition.new(body, content_type, native_histograms=True, classic_histograms=True)
+    parsed = parser.parse()
     if parsed.error is not None:
         raise parsed.error
     result = process(
@@ -58,16 +63,42 @@ def scraped_samples(body: bytes, content_type: str | None) -> list[str]:
         cache=None,
     )
     if result.error is not None:
-        raise ParseError(result.error, line=sample_line_number(body, result.samples_scraped - 1))
-    lines: list[str] = []
-    appended: set[tuple[str, int | None]] = set()
-    for timestamp, line in zip(parsed.timestamps, render_samples(parsed), strict=True):
-        series = line.rsplit(" ", 1 if timestamp is None else 2)[0]
-        if (series, timestamp) in appended:
-            continue
-        appended.add((series, timestamp))
-        lines.append(line)
-    return lines
+        binary = getattr(parser, "media_type", None) == exposition.PROTOBUF_MEDIA_TYPE
+        line = None if binary else sample_line_number(body, result.samples_scraped - 1)
+        raise ParseError(result.error, line=line)
+    return list(render_exposition(_first_per_timestamp(parsed)))
+
+
+def _first_per_timestamp(parsed: "Exposition") -> "Exposition":
+    """The samples Prometheus stores: the first of a series at one timestamp, float or histogram."""
+    from promscrape.exposition.model import Exposition
+    from promscrape.exposition.render import render_series
+
+    seen: set[tuple[str, int | None]] = set()
+    rendered: dict[str, str] = {}
+
+    def first(key: str, timestamp: int | None) -> bool:
+        series = rendered.get(key)
+        if series is None:
+            series = rendered[key] = render_series(*parsed.series[key])
+        if (series, timestamp) in seen:
+            return False
+        seen.add((series, timestamp))
+        return True
+
+    columns = zip(parsed.keys, parsed.timestamps, strict=True)
+    kept = [i for i, (key, timestamp) in enumerate(columns) if first(key, timestamp)]
+    starts = parsed.start_timestamps
+    return Exposition(
+        keys=[parsed.keys[i] for i in kept],
+        values=[parsed.values[i] for i in kept],
+        timestamps=[parsed.timestamps[i] for i in kept],
+        series=parsed.series,
+        metadata=parsed.metadata,
+        exemplars={n: parsed.exemplars[i] for n, i in enumerate(kept) if i in parsed.exemplars},
+        start_timestamps={n: starts[i] for n, i in enumerate(kept) if i in starts},
+        histograms=[sample for sample in parsed.histograms if first(sample.key, sample.timestamp_ms)],
+    )
 
 
 def _parse(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -218,10 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    parse = commands.add_parser("parse", help="print the samples the scraper would see in an exposition")
+    parse = commands.add_parser(
+        "parse",
+        help="print what the scraper would see in an exposition: metadata, samples, exemplars, histograms",
+    )
     parse.add_argument("file", nargs="?", default="-", help="exposition file, or - for standard input")
     parse.add_argument(
-        "--content-type", default=None, help="Content-Type the target would send (picks the parser)"
+        "--content-type",
+        default=None,
+        help="Content-Type the target would send; picks the parser (text/plain, "
+        "application/openmetrics-text, application/vnd.google.protobuf; anything else is read as "
+        "Prometheus text)",
     )
     parse.set_defaults(run=_parse)
 

@@ -41,9 +41,10 @@ from promscrape.relabel import RelabelConfig
 
 __all__ = [
     "ALLOY_DEFAULT_SCRAPE_PROTOCOLS",
+    "ALLOY_PROTO_FIRST_SCRAPE_PROTOCOLS",
     "IMPLEMENTED_ARGUMENTS",
+    "PROTOBUF_MESSAGES",
     "SCRAPE_PROTOCOLS",
-    "SUPPORTED_SCRAPE_PROTOCOLS",
     "Authorization",
     "BasicAuth",
     "Clustering",
@@ -54,6 +55,7 @@ __all__ = [
     "RemoteWriteEndpoint",
     "ScrapeJob",
     "TLSConfig",
+    "alloy_scrape_protocols",
     "describe_validation_error",
     "load_config",
     "parse_config",
@@ -82,9 +84,20 @@ IMPLEMENTED_ARGUMENTS: Final[frozenset[str]] = frozenset(
         "label_limit",
         "label_name_length_limit",
         "label_value_length_limit",
+        "scrape_protocols",
+        "scrape_fallback_protocol",
+        "enable_protobuf_negotiation",
+        "scrape_native_histograms",
+        "scrape_classic_histograms",
+        "native_histogram_bucket_limit",
+        "native_histogram_min_bucket_factor",
+        "convert_classic_histograms_to_nhcb",
+        "honor_metadata",
+        "metric_name_validation_scheme",
+        "metric_name_escaping_scheme",
     }
 )
-# Protocols Alloy knows (config.ScrapeProtocolsHeaders), the ones implemented, and Alloy's default.
+# Protocols Prometheus knows (config.ScrapeProtocolsHeaders), sorted as its error messages list them.
 SCRAPE_PROTOCOLS: Final = (
     "OpenMetricsText0.0.1",
     "OpenMetricsText1.0.0",
@@ -92,13 +105,17 @@ SCRAPE_PROTOCOLS: Final = (
     "PrometheusText0.0.4",
     "PrometheusText1.0.0",
 )
-SUPPORTED_SCRAPE_PROTOCOLS: Final = ("PrometheusText0.0.4",)
+# Alloy's defaults: Prometheus's DefaultScrapeProtocols, and DefaultProtoFirstScrapeProtocols, which
+# replaces them when native histograms are scraped (protobuf is the format that carries them).
 ALLOY_DEFAULT_SCRAPE_PROTOCOLS: Final = (
     "OpenMetricsText1.0.0",
     "OpenMetricsText0.0.1",
     "PrometheusText1.0.0",
     "PrometheusText0.0.4",
 )
+ALLOY_PROTO_FIRST_SCRAPE_PROTOCOLS: Final = ("PrometheusProto", *ALLOY_DEFAULT_SCRAPE_PROTOCOLS)
+# client_golang exp/api/remote WriteMessageType values: remote write 1.0 and 2.0.
+PROTOBUF_MESSAGES: Final = ("prometheus.WriteRequest", "io.prometheus.write.v2.Request")
 # prometheus/common config.ReservedHeaders: http_headers may not set these.
 RESERVED_HEADERS: Final = frozenset(
     {
@@ -271,6 +288,7 @@ class ScrapeJob(_Model):
     enable_compression: bool = True
     enable_http2: bool = True
     enable_protobuf_negotiation: bool = False
+    enable_type_and_unit_labels: bool = False
     extra_metrics: bool = False
     follow_redirects: bool = True
     http_headers: dict[str, list[Secret]] = {}
@@ -298,9 +316,7 @@ class ScrapeJob(_Model):
     scrape_fallback_protocol: str = "PrometheusText0.0.4"
     scrape_interval: Duration = 60_000
     scrape_native_histograms: bool = False
-    # Alloy's default is ALLOY_DEFAULT_SCRAPE_PROTOCOLS; while only the text format exists, the
-    # default that works is the text format alone (the Accept header then asks for it only).
-    scrape_protocols: list[str] = list(SUPPORTED_SCRAPE_PROTOCOLS)
+    scrape_protocols: list[str] = list(ALLOY_DEFAULT_SCRAPE_PROTOCOLS)
     scrape_timeout: Duration = 10_000
     target_limit: UInt = 0
     track_timestamps_staleness: bool = False
@@ -351,6 +367,7 @@ class ScrapeJob(_Model):
     @field_validator("scrape_protocols")
     @classmethod
     def _known_protocols(cls, protocols: list[str]) -> list[str]:
+        """Alloy's checks (duplicates case-sensitively, then the name); an empty list as Prometheus."""
         if not protocols:
             raise ValueError("scrape_protocols cannot be empty")
         seen: set[str] = set()
@@ -362,17 +379,14 @@ class ScrapeJob(_Model):
                 )
             _check_protocol(protocol, "scrape protocol")
             seen.add(protocol)
-        if protocols != list(SUPPORTED_SCRAPE_PROTOCOLS):
-            raise ValueError("only PrometheusText0.0.4 is supported yet")
         return protocols
 
     @field_validator("scrape_fallback_protocol")
     @classmethod
     def _known_fallback(cls, protocol: str) -> str:
+        """Any protocol, or "" for none: a body without a usable Content-Type then fails the scrape."""
         if protocol != "":
             _check_protocol(protocol, "scrape_fallback_protocol")
-        if protocol not in SUPPORTED_SCRAPE_PROTOCOLS:
-            raise ValueError("only PrometheusText0.0.4 is supported yet")
         return protocol
 
     @field_validator("metric_name_validation_scheme")
@@ -397,10 +411,14 @@ class ScrapeJob(_Model):
     @model_validator(mode="after")
     def _alloy_checks(self) -> Self:
         """Alloy's Arguments.Validate, then the arguments this project does not implement yet."""
-        if self.metric_name_escaping_scheme == "":
+        if (
+            self.metric_name_escaping_scheme == ""
+            or "metric_name_escaping_scheme" not in self.model_fields_set
+        ):
             # Alloy derives the escaping scheme from the validation scheme when it is unset.
-            escaping = "underscores" if self.metric_name_validation_scheme == "legacy" else "allow-utf-8"
-            object.__setattr__(self, "metric_name_escaping_scheme", escaping)
+            object.__setattr__(
+                self, "metric_name_escaping_scheme", self._implied()["metric_name_escaping_scheme"]
+            )
         if self.scrape_interval <= 0:
             raise ValueError("scrape_interval must be greater than 0s")
         if self.scrape_timeout <= 0:
@@ -411,23 +429,46 @@ class ScrapeJob(_Model):
                 f"({format_go_duration(self.scrape_interval)}) for scrape config with job name "
                 f"{go_quote(self.job_label)}"
             )
-        if self.enable_protobuf_negotiation and self.scrape_protocols != list(SUPPORTED_SCRAPE_PROTOCOLS):
-            raise ValueError(
-                "both enable_protobuf_negotiation and scrape_protocols are set, only one can be set at a time"
-            )
-        if self.scrape_native_histograms and "PrometheusProto" not in self.scrape_protocols:
-            raise ValueError(
-                "scrape_native_histograms is set to true, but PrometheusProto is not in scrape_protocols"
-            )
+        protocols, native = alloy_scrape_protocols(
+            self.scrape_protocols,
+            scrape_native_histograms=self.scrape_native_histograms,
+            enable_protobuf_negotiation=self.enable_protobuf_negotiation,
+        )
+        object.__setattr__(self, "scrape_protocols", protocols)
+        object.__setattr__(self, "scrape_native_histograms", native)
         if self.metric_name_escaping_scheme == "allow-utf-8" and self.metric_name_validation_scheme != "utf8":
             raise ValueError(
                 "metric_name_escaping_scheme cannot be set to 'allow-utf-8' while "
                 "metric_name_validation_scheme is not set to 'utf8'"
             )
-        unsupported = [name for name in _NOT_IMPLEMENTED if not _is_default(self, name)]
+        # What Validate filled in was not written by the user: only what was written is refused.
+        implied = self._implied()
+        unsupported = [
+            name
+            for name in _NOT_IMPLEMENTED
+            if not _is_default(self, name) and (name not in implied or getattr(self, name) != implied[name])
+        ]
         if unsupported:
             raise _Problems([f"{name} is not supported yet" for name in unsupported])
         return self
+
+    def _implied(self) -> dict[str, Any]:
+        """What Alloy's Validate fills in for these arguments when they are left out, given the others.
+
+        The escaping scheme follows the validation scheme; native histograms are on with the
+        deprecated enable_protobuf_negotiation; the protocols are the proto-first list when native
+        histograms are on (see alloy_scrape_protocols).
+        """
+        native = self.scrape_native_histograms
+        return {
+            "metric_name_escaping_scheme": (
+                "underscores" if self.metric_name_validation_scheme == "legacy" else "allow-utf-8"
+            ),
+            "scrape_native_histograms": self.enable_protobuf_negotiation,
+            "scrape_protocols": list(
+                ALLOY_PROTO_FIRST_SCRAPE_PROTOCOLS if native else ALLOY_DEFAULT_SCRAPE_PROTOCOLS
+            ),
+        }
 
     @model_validator(mode="wrap")
     @classmethod
@@ -438,14 +479,51 @@ class ScrapeJob(_Model):
     def to_item(self, *, reveal: bool = False, with_targets: bool = False) -> dict[str, Any]:
         """The job as a JSON-safe dict (what DynamoDB's `config` and the scrape queue carry).
 
-        Arguments at their defaults are left out, so a default that changes later (such as
-        scrape_protocols when more formats exist) applies to stored jobs too. `targets` are
-        left out unless asked for: the store keeps each target as its own item.
+        Arguments at their defaults are left out, and so are those at the value Alloy's Validate
+        fills in from the others (see _implied), so a default that changes later applies to
+        stored jobs too; an argument that differs from what would be filled in is always kept
+        (`underscores` under utf8 validation), so an item validates again to the same job.
+        `targets` are left out unless asked for: the store keeps each target as its own item.
         """
         item = super().to_item(reveal=reveal)
+        for name, implied in self._implied().items():
+            value = getattr(self, name)
+            if value == implied:
+                item.pop(name, None)
+            else:
+                item[name] = list(value) if isinstance(value, list) else value
         if not with_targets:
             item.pop("targets", None)
         return item
+
+
+def alloy_scrape_protocols(
+    protocols: list[str], *, scrape_native_histograms: bool, enable_protobuf_negotiation: bool
+) -> tuple[list[str], bool]:
+    """The (scrape_protocols, scrape_native_histograms) in effect, as Alloy's Arguments.Validate sets them.
+
+    `enable_protobuf_negotiation = true` (deprecated) means the proto-first list and native
+    histograms, and may not be combined with a scrape_protocols other than the default. With
+    `scrape_native_histograms = true` the default list (unset, or written out in full: Alloy
+    compares values, so it cannot tell them apart) becomes the proto-first one, and a list without
+    PrometheusProto is an error. The list itself is checked by the scrape_protocols validator.
+    """
+    default = list(ALLOY_DEFAULT_SCRAPE_PROTOCOLS)
+    if enable_protobuf_negotiation:
+        if protocols != default:
+            raise ValueError(
+                "both enable_protobuf_negotiation and scrape_protocols are set, only one can be set at a time"
+            )
+        protocols = list(ALLOY_PROTO_FIRST_SCRAPE_PROTOCOLS)
+        scrape_native_histograms = True
+    if scrape_native_histograms:
+        if protocols == default:
+            protocols = list(ALLOY_PROTO_FIRST_SCRAPE_PROTOCOLS)
+        if "PrometheusProto" not in protocols:
+            raise ValueError(
+                "scrape_native_histograms is set to true, but PrometheusProto is not in scrape_protocols"
+            )
+    return protocols, scrape_native_histograms
 
 
 def _naming_errors(kind: str, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -467,11 +545,8 @@ def _check_protocol(protocol: str, what: str) -> None:
         )
 
 
-_PROTOCOL_ARGUMENTS = frozenset({"scrape_protocols", "scrape_fallback_protocol"})
 _NOT_IMPLEMENTED: Final = tuple(
-    name
-    for name in ScrapeJob.model_fields
-    if name not in IMPLEMENTED_ARGUMENTS and name not in _PROTOCOL_ARGUMENTS and name != "name"
+    name for name in ScrapeJob.model_fields if name not in IMPLEMENTED_ARGUMENTS and name != "name"
 )
 
 
@@ -493,6 +568,7 @@ class RemoteWriteEndpoint(_Model):
     retry_on_http_429: bool = True
     min_backoff: Duration = 30
     max_backoff: Duration = 5_000
+    protobuf_message: str = PROTOBUF_MESSAGES[0]
 
     @field_validator("name")
     @classmethod
@@ -533,6 +609,17 @@ class RemoteWriteEndpoint(_Model):
         if has_header and "@" in urlsplit(self.url).netloc:
             raise ValueError(
                 "at most one of an Authorization header and a user:password@ in the URL must be configured"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _known_protobuf_message(self) -> Self:
+        """Alloy's endpoint check, worded as Alloy (and client_golang's WriteMessageType) words it."""
+        if self.protobuf_message not in PROTOBUF_MESSAGES:
+            raise ValueError(
+                f"invalid protobuf_message {go_quote(self.protobuf_message)} for endpoint "
+                f"{go_quote(self.name)}: unknown type for remote write protobuf message "
+                f"{self.protobuf_message}, supported: {', '.join(PROTOBUF_MESSAGES)}"
             )
         return self
 

@@ -28,9 +28,17 @@ from itertools import compress, repeat
 from operator import add
 from typing import Protocol
 
+from promscrape import histograms, names
 from promscrape.exposition import fast
 from promscrape.exposition.floats import go_quote
-from promscrape.exposition.model import Exemplar, Exposition, HistogramSample, Labels, Metadata
+from promscrape.exposition.model import (
+    Exemplar,
+    Exposition,
+    HistogramSample,
+    Labels,
+    Metadata,
+    NativeHistogram,
+)
 from promscrape.native import ACCELERATOR as _native
 from promscrape.remote_write import v1, v2
 
@@ -49,7 +57,6 @@ __all__ = [
 MAX_AHEAD_MS = 10 * 60 * 1000
 """Samples stamped further than this past the scrape are dropped (Prometheus's maxAheadTime)."""
 
-_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 MISSING_NAME = "missing metric name (__name__ label)"
 _EXPORTED = "exported_"
@@ -146,8 +153,8 @@ def format_labels(labels: Iterable[tuple[str, str]]) -> str:
     """Prometheus's labels.String(): sorted, `{a="x", "b.c"="y"}` (names quoted when not legacy-valid)."""
     parts = []
     for name, value in sorted(labels):
-        shown = name if _LABEL_NAME.fullmatch(name) else go_quote(name.encode())
-        parts.append(f"{shown}={go_quote(value.encode())}")
+        shown = name if _LABEL_NAME.fullmatch(name) else go_quote(name)
+        parts.append(f"{shown}={go_quote(value)}")
     return "{" + ", ".join(parts) + "}"
 
 
@@ -193,6 +200,7 @@ class _Labeler:
         "_native_target",
         "_relabel",
         "_sample_len",
+        "_scheme",
         "_target",
     )
 
@@ -204,8 +212,10 @@ class _Labeler:
         sample_len: int,
         limits: Limits = NO_LIMITS,
         empty_labels: Mapping[str, frozenset[str]] | None = None,
+        validation_scheme: str = "legacy",
     ) -> None:
         self._target = tuple(sorted(target_labels.items()))
+        self._scheme = validation_scheme
         self._empty = empty_labels if honor_labels and empty_labels else None
         self._limits = limits
         self._honor = honor_labels
@@ -250,8 +260,8 @@ class _Labeler:
             merged.setdefault(label, value)
         duplicates: set[str] = set()
         if len(merged) != len(labels) + bool(name):
-            names = [label for label, _ in labels] + (["__name__"] if name else [])
-            duplicates = {label for label in names if names.count(label) > 1}
+            written = [label for label, _ in labels] + (["__name__"] if name else [])
+            duplicates = {label for label in written if written.count(label) > 1}
         merged = self._merge(merged, self._empty.get(key, ()) if self._empty else ())
         if self._relabel is not None:
             relabeled = self._relabel(merged)
@@ -260,7 +270,10 @@ class _Labeler:
             merged = relabeled
         if "__name__" not in merged:
             raise _SampleError(key, MISSING_NAME)
-        if not _METRIC_NAME.fullmatch(merged["__name__"]) or not all(map(_LABEL_NAME.fullmatch, merged)):
+        scheme = self._scheme
+        if not names.is_valid_metric_name(merged["__name__"], scheme) or not all(
+            names.is_valid_label_name(label, scheme) for label in merged
+        ):
             raise _SampleError(key, f"invalid metric name or label names: {format_labels(merged.items())}")
         pairs = sorted(merged.items())
         if self._limits.on_labels:
@@ -320,16 +333,16 @@ def _label_limits_error(pairs: list[tuple[str, str]], metric: str, limits: Limit
         )
     for label, value in pairs:
         if limits.label_name_length_limit:
-            length = len(label.encode())
+            length = len(label.encode("utf-8", "surrogateescape"))
             if length > limits.label_name_length_limit:
                 return (
                     f"label_name_length_limit exceeded (metric: {name}, label name: {_go_truncate(label)}, "
                     f"length: {length}, limit: {limits.label_name_length_limit})"
                 )
         if limits.label_value_length_limit:
-            length = len(value.encode())
+            length = len(value.encode("utf-8", "surrogateescape"))
             if length > limits.label_value_length_limit:
-                quoted = go_quote(_go_truncate(value).encode())
+                quoted = go_quote(_go_truncate(value))
                 return (
                     f"label_value_length_limit exceeded (metric: {name}, label name: {_go_truncate(label)}, "
                     f"value: {quoted}, length: {length}, limit: {limits.label_value_length_limit})"
@@ -362,6 +375,7 @@ def process(
     limits: Limits = NO_LIMITS,
     honor_metadata: bool = False,
     want_v2: bool = False,
+    validation_scheme: str = "legacy",
 ) -> PipelineResult:
     """Apply Prometheus's per-sample rules to a parsed scrape and encode what is appended.
 
@@ -380,7 +394,7 @@ def process(
     timestamps = exposition.timestamps
     ts_field = _timestamp_field(scrape_ts_ms)
     sample_len = 9 + len(ts_field)
-    context = (tuple(sorted(target_labels.items())), honor_labels, sample_len, limits)
+    context = (tuple(sorted(target_labels.items())), honor_labels, sample_len, limits, validation_scheme)
     if cache is None:
         cache = SeriesCache()
     elif cache.context != context:
@@ -407,6 +421,7 @@ def process(
                 sample_len,
                 limits,
                 exposition.empty_labels,
+                validation_scheme,
             )
             try:
                 labeler.fill(keys, exposition.series, entries)
@@ -434,7 +449,7 @@ def process(
             target_labels, honor_labels, _relabel_function(metric_relabeler), sample_len, limits
         )
         try:
-            histograms_posted, histograms_appended = extras.add_histograms(labeler)
+            histograms_posted, histograms_appended = extras.add_histograms(labeler, limits)
         except _SampleError as exc:
             seen, posted_before = scraped + extras.histograms_seen, posted + extras.histograms_posted
             return PipelineResult([], seen, posted_before, str(exc))
@@ -445,6 +460,8 @@ def process(
         return PipelineResult([], scraped, posted, exposition.error.message)
     if limits.sample_limit and appended > limits.sample_limit:
         return PipelineResult([], scraped, posted, SAMPLE_LIMIT_EXCEEDED)
+    if extras is not None and extras.histogram_error is not None:
+        return PipelineResult([], scraped, posted, extras.histogram_error)
     result = PipelineResult(series, scraped, posted)
     if extras is not None:
         result.series = series + extras.entries
@@ -478,6 +495,7 @@ class _Extras:
         "_labels",
         "_scrape_ts_ms",
         "entries",
+        "histogram_error",
         "histograms_posted",
         "histograms_seen",
         "v2_series",
@@ -502,6 +520,7 @@ class _Extras:
         self.v2_series: list[v2.Series] | None = [] if want_v2 else None
         self.histograms_seen = 0
         self.histograms_posted = 0
+        self.histogram_error: str | None = None
 
     def _timestamp(self, ts_ms: int | None) -> int:
         return ts_ms if self._honor_timestamps and ts_ms is not None else self._scrape_ts_ms
@@ -556,8 +575,14 @@ class _Extras:
                     )
                 )
 
-    def add_histograms(self, labeler: "_Labeler") -> tuple[int, int]:
-        """Label, relabel and encode the native histogram samples; (posted, appended)."""
+    def add_histograms(self, labeler: "_Labeler", limits: Limits) -> tuple[int, int]:
+        """Label, relabel, limit and encode the native histogram samples; (posted, appended).
+
+        Limits as Prometheus's appenders apply them: native_histogram_min_bucket_factor lowers the
+        schema first, then native_histogram_bucket_limit lowers it until within the limit; a
+        histogram still over it is not appended, counting goes on, and the scrape then fails
+        (`histogram_error`). Schemas 9..52 are reduced to 8, as Prometheus's storage does.
+        """
         series = self._exposition.series
         heads: dict[str, bytes] = {}
         appended: set[tuple[bytes, int]] = set()
@@ -572,12 +597,18 @@ class _Extras:
             ts = self._timestamp(sample.timestamp_ms)
             if (head, ts) in appended:
                 continue
+            try:
+                histogram = _limited(sample.histogram, limits)
+            except histograms.HistogramError as exc:
+                self.histogram_error = self.histogram_error or str(exc)
+                continue
             appended.add((head, ts))
-            self._add_histogram(sample, _labels_block(head), ts)
+            self._add_histogram(sample, histogram, _labels_block(head), ts)
         return self.histograms_posted, len(appended)
 
-    def _add_histogram(self, sample: HistogramSample, block: bytes, ts: int) -> None:
-        histogram = sample.histogram
+    def _add_histogram(
+        self, sample: HistogramSample, histogram: NativeHistogram, block: bytes, ts: int
+    ) -> None:
         name = self._exposition.series[sample.key][0]
         family = self.family(name)
         hint = v1.reset_hint(family.type if family is not None else "")
@@ -605,6 +636,17 @@ class _Extras:
             v1.encode_metadata(family, metadata.type, metadata.help, metadata.unit)
             for family, metadata in self._exposition.metadata.items()
         ]
+
+
+def _limited(histogram: NativeHistogram, limits: Limits) -> NativeHistogram:
+    """The histogram as appended under the job's histogram limits (HistogramError: not appended)."""
+    if limits.native_histogram_min_bucket_factor:
+        histogram = histograms.apply_min_bucket_factor(histogram, limits.native_histogram_min_bucket_factor)
+    if limits.native_histogram_bucket_limit:
+        histogram = histograms.apply_bucket_limit(histogram, limits.native_histogram_bucket_limit)
+    if histograms.EXPONENTIAL_SCHEMA_MAX < histogram.schema <= histograms.EXPONENTIAL_SCHEMA_MAX_RESERVED:
+        histogram = histograms.reduce_resolution(histogram, histograms.EXPONENTIAL_SCHEMA_MAX)
+    return histogram
 
 
 def _stamped(exemplar: Exemplar, ts_ms: int) -> Exemplar:

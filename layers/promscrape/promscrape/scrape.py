@@ -7,17 +7,18 @@ nothing partial, as Prometheus does; the failure is logged as one JSON line nami
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import urllib3
 from pydantic import BaseModel, ConfigDict
 
 from promscrape import exposition
+from promscrape.histograms import convert_classic_to_nhcb
 from promscrape.http import ScrapeError, fetch, scrape_headers
 from promscrape.messages import PlannedScrape
 from promscrape.pipeline import Limits, Relabeler, SeriesCache, process
-from promscrape.remote_write import v1
+from promscrape.remote_write import v1, v2
 
 if TYPE_CHECKING:
     from promscrape.config import ScrapeJob
@@ -52,24 +53,45 @@ class TargetStatus(BaseModel):
 
 @dataclass(slots=True)
 class ScrapeOutcome:
-    """Encoded WriteRequest field-1 entries (one sample each, report metrics last) and the status."""
+    """What one scrape forwards and its status.
+
+    `series`: remote write 1.0 TimeSeries entries of one item each (report metrics last);
+    `metadata`: 1.0 MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as 2.0
+    series (report metrics last), when asked for.
+    """
 
     series: list[bytes]
     status: TargetStatus
     samples_scraped: int
     samples_post_relabel: int
+    metadata: list[bytes] = field(default_factory=list)
+    v2_series: list[v2.Series] | None = None
+
+
+def report_labels(target_labels: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """The sorted labels of each report metric: the target labels, never metric-relabeled."""
+    base = [(name, value) for name, value in target_labels.items() if value and name != "__name__"]
+    return [sorted([*base, ("__name__", name)]) for name in REPORT_METRICS]
 
 
 def report_series(
     target_labels: dict[str, str], scrape_ts_ms: int, values: tuple[float, float, float, float]
 ) -> list[bytes]:
-    """The report metrics of REFERENCE §8 with the target labels, never metric-relabeled."""
-    base = [(name, value) for name, value in target_labels.items() if value and name != "__name__"]
-    out = []
-    for name, value in zip(REPORT_METRICS, values, strict=True):
-        labels = sorted([*base, ("__name__", name)])
-        out.append(v1.encode_series(v1.encode_labels(labels), v1.encode_sample(value, scrape_ts_ms)))
-    return out
+    """The report metrics of REFERENCE §8 as 1.0 entries."""
+    return [
+        v1.encode_series(v1.encode_labels(labels), v1.encode_sample(value, scrape_ts_ms))
+        for labels, value in zip(report_labels(target_labels), values, strict=True)
+    ]
+
+
+def report_series_v2(
+    target_labels: dict[str, str], scrape_ts_ms: int, values: tuple[float, float, float, float]
+) -> list[v2.Series]:
+    """The report metrics of REFERENCE §8 as 2.0 series."""
+    return [
+        v2.Series(labels=labels, samples=[v2.Sample(value, scrape_ts_ms)])
+        for labels, value in zip(report_labels(target_labels), values, strict=True)
+    ]
 
 
 def scrape_target(
@@ -78,12 +100,18 @@ def scrape_target(
     relabeler: Relabeler | None,
     cache: SeriesCache | None,
     pool: urllib3.PoolManager,
+    want_v2: bool = False,
 ) -> ScrapeOutcome:
-    """Scrape `planned` once now; never raises for anything the target does."""
+    """Scrape `planned` once now; never raises for anything the target does.
+
+    `want_v2`: an endpoint speaks remote write 2.0, so the outcome carries 2.0 series too.
+    """
     start_wall = time.time()
     start = time.monotonic()
     scrape_ts_ms = int(start_wall * 1000)
     series: list[bytes] = []
+    metadata: list[bytes] = []
+    series_v2: list[v2.Series] | None = [] if want_v2 else None
     scraped = post_relabel = 0
     error: str | None = None
     try:
@@ -102,9 +130,20 @@ def scrape_target(
             body_size_limit=job.body_size_limit,
             follow_redirects=job.follow_redirects,
         )
-        parsed = exposition.new(
-            response.body, response.content_type, fallback=job.scrape_fallback_protocol
-        ).parse()
+        parser = exposition.new(
+            response.body,
+            response.content_type,
+            fallback=job.scrape_fallback_protocol,
+            native_histograms=job.scrape_native_histograms,
+            classic_histograms=job.scrape_classic_histograms,
+        )
+        parsed = parser.parse()
+        if job.convert_classic_histograms_to_nhcb:
+            parsed = convert_classic_to_nhcb(
+                parsed,
+                keep_classic=job.scrape_classic_histograms,
+                protobuf=getattr(parser, "media_type", "") == exposition.PROTOBUF_MEDIA_TYPE,
+            )
         result = process(
             parsed,
             target_labels=planned.labels,
@@ -118,11 +157,17 @@ def scrape_target(
                 label_limit=job.label_limit,
                 label_name_length_limit=job.label_name_length_limit,
                 label_value_length_limit=job.label_value_length_limit,
+                native_histogram_bucket_limit=job.native_histogram_bucket_limit,
+                native_histogram_min_bucket_factor=job.native_histogram_min_bucket_factor,
             ),
+            honor_metadata=job.honor_metadata,
+            want_v2=want_v2,
+            validation_scheme=job.metric_name_validation_scheme,
         )
         scraped, post_relabel = result.samples_scraped, result.samples_post_relabel
         if result.error is None:
-            series = result.series
+            series, metadata = result.series, result.metadata
+            series_v2 = result.v2_series
         else:
             error = result.error
     except ScrapeError as exc:
@@ -136,13 +181,10 @@ def scrape_target(
     if not up:
         logger.error(error, extra={"target": planned.url, "job": job.job_label})
     own_samples = len(series)
-    series.extend(
-        report_series(
-            planned.labels,
-            scrape_ts_ms,
-            (1.0 if up else 0.0, duration_s, float(scraped), float(post_relabel)),
-        )
-    )
+    reported = (1.0 if up else 0.0, duration_s, float(scraped), float(post_relabel))
+    series.extend(report_series(planned.labels, scrape_ts_ms, reported))
+    if want_v2:
+        series_v2 = [*(series_v2 or []), *report_series_v2(planned.labels, scrape_ts_ms, reported)]
     status = TargetStatus(
         url=planned.url,
         job=job.job_label,
@@ -153,5 +195,10 @@ def scrape_target(
         error=error,
     )
     return ScrapeOutcome(
-        series=series, status=status, samples_scraped=scraped, samples_post_relabel=post_relabel
+        series=series,
+        status=status,
+        samples_scraped=scraped,
+        samples_post_relabel=post_relabel,
+        metadata=metadata,
+        v2_series=series_v2,
     )

@@ -25,9 +25,9 @@ from promscrape.messages import ShardMessage
 from promscrape.pipeline import SeriesCache
 from promscrape.queues import send_dead_letter
 from promscrape.relabel import Relabeler, compile_rules
-from promscrape.remote_write import v1
+from promscrape.remote_write import v1, v2
 from promscrape.remote_write.deadletter import DeadLetter
-from promscrape.remote_write.send import send_compressed
+from promscrape.remote_write.send import Protocol, negotiated_protocol, send_compressed
 from promscrape.scrape import ScrapeOutcome, TargetStatus, scrape_target
 from promscrape.settings import Settings
 
@@ -179,12 +179,14 @@ def process_shard(
         for planned in message.targets
     ]
     workers = max(1, min(MAX_CONCURRENCY, len(targets)))
+    protocols = [negotiated_protocol(endpoint, configured_protocol(endpoint)) for endpoint in endpoints]
+    want_v2 = "2.0" in protocols
     caches, taken = _checkout_caches(message)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scrape") as executor:
             outcomes = list(
                 executor.map(
-                    lambda planned, cache: scrape_target(planned, job, relabeler, cache, pool),
+                    lambda planned, cache: scrape_target(planned, job, relabeler, cache, pool, want_v2),
                     targets,
                     caches,
                 )
@@ -192,9 +194,11 @@ def process_shard(
     finally:
         _return_caches(taken)
     report = ShardReport(shard_id=message.shard_id, job=job.job_label, statuses=[o.status for o in outcomes])
-    series = _gather(outcomes)
-    report.samples = len(series)
-    _forward(series, endpoints, deadline, report, settings, sqs_client, pool)
+    payload = _Payload.gather(outcomes)
+    report.samples = len(payload.series)
+    _forward(
+        payload, list(zip(endpoints, protocols, strict=True)), deadline, report, settings, sqs_client, pool
+    )
     try:
         store.write_shard_status(message.shard_id, [status.model_dump() for status in report.statuses])
     except Exception:
@@ -203,28 +207,90 @@ def process_shard(
     return report
 
 
-def _gather(outcomes: Sequence[ScrapeOutcome]) -> list[bytes]:
-    series: list[bytes] = []
-    for outcome in outcomes:
-        series.extend(outcome.series)
-    return series
+def configured_protocol(endpoint: RemoteWriteEndpoint) -> Protocol:
+    """The remote write version an endpoint's protobuf_message asks for."""
+    return "2.0" if endpoint.protobuf_message == v2.PROTO_MESSAGE else "1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    """What a shard forwards: 1.0 entries of one item each, 1.0 metadata, and 2.0 series if asked."""
+
+    series: list[bytes]
+    metadata: list[bytes]
+    series_v2: list[v2.Series]
+
+    @classmethod
+    def gather(cls, outcomes: Sequence[ScrapeOutcome]) -> "_Payload":
+        series: list[bytes] = []
+        metadata: list[bytes] = []
+        series_v2: list[v2.Series] = []
+        for outcome in outcomes:
+            series.extend(outcome.series)
+            metadata.extend(outcome.metadata)
+            series_v2.extend(outcome.v2_series or ())
+        return cls(series, metadata, series_v2)
+
+    def batches(self, protocol: Protocol, max_samples: int) -> list["_Batch"]:
+        """The requests of one protocol: 1.0 series then 1.0 metadata, or the 2.0 series."""
+        if protocol == "2.0":
+            return [_Batch.of_v2(part) for part in v2.split_series(self.series_v2, max_samples)]
+        return [
+            *(_Batch.of_v1(part) for part in v1.split_batches(self.series, max_samples)),
+            *(_Batch.of_v1(part) for part in v1.split_batches(self.metadata, max_samples)),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    """One WriteRequest: its series entries (one sample each, kept for dead letters), compressed."""
+    """One request: its protocol, its parts (1.0 entries or 2.0 series, kept for dead letters and the
+    415 fallback), its uncompressed and compressed body, and what it holds."""
 
-    series: Sequence[bytes]
+    protocol: Protocol
+    parts: Sequence[bytes] | Sequence[v2.Series]
+    body: bytes
     compressed: bytes
+    counts: v2.Counts
 
+    @property
+    def items(self) -> int:
+        return self.counts.samples + self.counts.histograms + self.counts.exemplars
 
-def _batches(series: list[bytes], max_samples: int) -> list[_Batch]:
-    return [_Batch(part, v1.compress(b"".join(part))) for part in v1.split_batches(series, max_samples)]
+    @classmethod
+    def of_v1(cls, entries: Sequence[bytes], counts: v2.Counts | None = None) -> "_Batch":
+        body = b"".join(entries)
+        return cls("1.0", entries, body, v1.compress(body), counts or v2.Counts(samples=len(entries)))
+
+    @classmethod
+    def of_v2(cls, series: Sequence[v2.Series]) -> "_Batch":
+        builder = v2.RequestBuilder()
+        for one in series:
+            builder.add(one)
+        body = builder.body()
+        return cls("2.0", series, body, v1.compress(body), builder.counts)
+
+    def as_v1(self) -> "_Batch | None":
+        """The same series as 1.0 (a 415 to 2.0), None when 1.0 carries none of them (NHCB only)."""
+        encoded = [entry for entry in map(v2.encode_series_v1, self.parts) if entry is not None]  # type: ignore[arg-type]
+        if not encoded:
+            return None
+        counts = v2.Counts(
+            sum(c.samples for _, c in encoded),
+            sum(c.histograms for _, c in encoded),
+            sum(c.exemplars for _, c in encoded),
+        )
+        return _Batch.of_v1([entry for entry, _ in encoded], counts)
+
+    def halves(self) -> tuple["_Batch", "_Batch"]:
+        half = len(self.parts) // 2
+        if self.protocol == "2.0":
+            return _Batch.of_v2(self.parts[:half]), _Batch.of_v2(self.parts[half:])  # type: ignore[arg-type]
+        return _Batch.of_v1(self.parts[:half]), _Batch.of_v1(self.parts[half:])  # type: ignore[arg-type]
 
 
 def _forward(
-    series: list[bytes],
-    endpoints: Sequence[RemoteWriteEndpoint],
+    payload: _Payload,
+    endpoints: Sequence[tuple[RemoteWriteEndpoint, Protocol]],
     deadline: float,
     report: ShardReport,
     settings: Settings,
@@ -236,36 +302,38 @@ def _forward(
     Each endpoint has its own threads, so one that keeps failing until the deadline cannot hold
     up the delivery to the others.
     """
-    if not series:
+    if not payload.series:
         return
-    by_size: dict[int, list[_Batch]] = {}
+    by_shape: dict[tuple[Protocol, int], list[_Batch]] = {}
     executors: list[ThreadPoolExecutor] = []
-    pending: list[tuple[RemoteWriteEndpoint, _Batch, Future[str | None]]] = []
-    for endpoint in endpoints:
-        size = endpoint.max_samples_per_send
-        if size not in by_size:
-            by_size[size] = _batches(series, size)
-        batches = by_size[size]
+    pending: list[tuple[RemoteWriteEndpoint, Future[tuple[str | None, _Batch]]]] = []
+    for endpoint, protocol in endpoints:
+        shape = (protocol, endpoint.max_samples_per_send)
+        if shape not in by_shape:
+            by_shape[shape] = payload.batches(*shape)
+        batches = by_shape[shape]
+        if not batches:
+            continue
         executor = ThreadPoolExecutor(
             max_workers=min(SENDS_PER_ENDPOINT, len(batches)), thread_name_prefix=f"send-{endpoint.name}"
         )
         executors.append(executor)
         pending.extend(
-            (endpoint, batch, executor.submit(_send, endpoint, batch, deadline, pool)) for batch in batches
+            (endpoint, executor.submit(_send, endpoint, batch, deadline, pool)) for batch in batches
         )
     try:
-        for endpoint, batch, future in pending:
-            error = future.result()
+        for endpoint, future in pending:
+            error, batch = future.result()
             if error is None:
                 report.batches_sent += 1
                 continue
             logger.error(
                 "remote write batch undelivered, dead-lettering it",
-                extra={"endpoint": endpoint.name, "err": error, "samples": len(batch.series)},
+                extra={"endpoint": endpoint.name, "err": error, "samples": batch.items},
             )
             report.batches_dead_lettered += 1
-            report.samples_dead_lettered += len(batch.series)
-            _dead_letter(endpoint, batch.series, error, settings, sqs_client)
+            report.samples_dead_lettered += batch.items
+            _dead_letter(endpoint, batch, error, settings, sqs_client)
     finally:
         for executor in executors:
             executor.shutdown(wait=True)
@@ -273,30 +341,45 @@ def _forward(
 
 def _send(
     endpoint: RemoteWriteEndpoint, batch: _Batch, deadline: float, pool: urllib3.PoolManager
-) -> str | None:
-    """POST one batch (retrying within the deadline); None when delivered, else the last error."""
+) -> tuple[str | None, _Batch]:
+    """POST one batch (retrying within the deadline): None when delivered, else the last error, and
+    the batch as last sent (a 2.0 batch the endpoint refused with a 415 goes again as 1.0)."""
     try:
-        result = send_compressed(endpoint, batch.compressed, deadline=deadline, pool=pool)
+        result = send_compressed(
+            endpoint,
+            batch.compressed,
+            deadline=deadline,
+            pool=pool,
+            protocol=batch.protocol,
+            counts=batch.counts if batch.protocol == "2.0" else None,
+        )
     except Exception as exc:
         logger.exception("remote write failed unexpectedly", extra={"endpoint": endpoint.name})
-        return f"{type(exc).__name__}: {exc}"
-    return None if result.ok else (result.error or "remote write failed")
+        return f"{type(exc).__name__}: {exc}", batch
+    if result.unsupported and batch.protocol == "2.0":
+        logger.warning(
+            "remote write endpoint does not speak 2.0 (415): sending 1.0", extra={"endpoint": endpoint.name}
+        )
+        fallback = batch.as_v1()
+        return (None, batch) if fallback is None else _send(endpoint, fallback, deadline, pool)
+    return (None if result.ok else (result.error or "remote write failed")), batch
 
 
 def _dead_letter(
     endpoint: RemoteWriteEndpoint,
-    series: Sequence[bytes],
+    batch: _Batch,
     error: str,
     settings: Settings,
     sqs_client: "BaseClient",
 ) -> None:
     """Put the batch on the DLQ, split in halves until each part fits one SQS message."""
-    letter = DeadLetter.from_request(endpoint, b"".join(series), error=error, sample_count=len(series))
+    letter = DeadLetter.from_request(
+        endpoint, batch.body, error=error, sample_count=batch.items, protocol=batch.protocol
+    )
     body = letter.to_json()
-    if len(body.encode()) > MAX_DEAD_LETTER_BYTES and len(series) > 1:
-        half = len(series) // 2
-        _dead_letter(endpoint, series[:half], error, settings, sqs_client)
-        _dead_letter(endpoint, series[half:], error, settings, sqs_client)
+    if len(body.encode()) > MAX_DEAD_LETTER_BYTES and len(batch.parts) > 1:
+        for half in batch.halves():
+            _dead_letter(endpoint, half, error, settings, sqs_client)
         return
-    attributes: dict[str, Any] = {"kind": letter.kind, "endpoint": endpoint.name, "sample_count": len(series)}
+    attributes: dict[str, Any] = {"kind": letter.kind, "endpoint": endpoint.name, "sample_count": batch.items}
     send_dead_letter(sqs_client, settings.dead_letter_queue_url, body, attributes)

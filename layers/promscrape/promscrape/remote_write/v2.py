@@ -262,6 +262,12 @@ def _batches[T](weighted: Iterable[tuple[T, int]], max_samples: int) -> list[lis
     return batches
 
 
+def split_series(series: Iterable[Series], max_samples: int = DEFAULT_MAX_SAMPLES) -> list[list[Series]]:
+    """The series of each request build_requests makes: at most max_samples items each, a series
+    never split, those without samples and histograms left out (2.0 cannot carry them)."""
+    return _batches(((one, one.items) for one in series if one.samples or one.histograms), max_samples)
+
+
 def build_requests(
     series: Iterable[Series], max_samples: int = DEFAULT_MAX_SAMPLES
 ) -> list[tuple[bytes, Counts]]:
@@ -270,9 +276,8 @@ def build_requests(
     A series without samples and histograms is left out: 2.0 cannot carry exemplars or metadata
     alone (Prometheus drops an exemplar whose sample it does not send).
     """
-    sendable = ((one, one.items) for one in series if one.samples or one.histograms)
     requests: list[tuple[bytes, Counts]] = []
-    for batch in _batches(sendable, max_samples):
+    for batch in split_series(series, max_samples):
         builder = RequestBuilder()
         for one in batch:
             builder.add(one)
