@@ -422,7 +422,778 @@ static PyObject *canonical_keys(PyObject *Py_UNUSED(module), PyObject *keys) {
     Py_RETURN_TRUE;
 }
 
+/* ---- Protobuf exposition: the common shapes of exposition/protobuf.py in C ----------------------
+ *
+ * exposition/protobuf.py is the reference and the fallback. pb_values() and pb_classic() read a
+ * family's metrics from a given index while each is of the shape client libraries write: LabelPairs
+ * first (each exactly `0a <len> name 12 <len> value`, both non-empty), then only value messages of
+ * doubles (counter, gauge, untyped) or one classic histogram (count, float count, sum, buckets of
+ * cumulative count, float count and bound: no exemplar, created timestamp or native field), and
+ * timestamps. They stop at the first metric of any other shape, or with a string that is not valid
+ * UTF-8, or an empty label value, and return its index: the Python path reads that metric (and
+ * words its error, if any). A metric is taken whole or not at all, so the columns come out as the
+ * Python path fills them. Every length is checked against the metric's end, every range against
+ * the buffer: nothing here trusts the body. */
+
+#define PB_MAX_LABELS 64
+#define PB_MAX_BUCKETS 256
+
+/* A varint at data[*i], bounded by end: 1 with its low 64 bits (gogo's loop: at most 10 bytes),
+ * or 0 when cut short or too long. */
+static inline int pb_varint(const unsigned char *data, Py_ssize_t *i, Py_ssize_t end, uint64_t *value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*i >= end) {
+            return 0;
+        }
+        unsigned char b = data[(*i)++];
+        result |= (uint64_t)(b & 0x7F) << shift;
+        if (b < 0x80) {
+            *value = result;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A length prefix at data[*i]: 1 with the payload's start in *start and *i moved past it, or 0
+ * when the prefix is bad or the payload passes end. */
+static inline int pb_length(const unsigned char *data, Py_ssize_t *i, Py_ssize_t end, Py_ssize_t *start) {
+    uint64_t n;
+    if (!pb_varint(data, i, end, &n) || n > (uint64_t)(end - *i)) {
+        return 0;
+    }
+    *start = *i;
+    *i += (Py_ssize_t)n;
+    return 1;
+}
+
+/* A little-endian double, bit for bit (a stale marker's NaN payload included). */
+static inline double pb_double(const unsigned char *p) {
+    uint64_t bits = 0;
+    for (int b = 7; b >= 0; b--) {
+        bits = (bits << 8) | p[b];
+    }
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+typedef struct {
+    const unsigned char *name;
+    Py_ssize_t name_len;
+    const unsigned char *value;
+    Py_ssize_t value_len;
+    struct PbName *seen; /* the context's entry for the label's position */
+    int legacy;
+} PbLabel;
+
+/* The label last seen at a position of the label block (the next metric usually repeats its name,
+ * often its value too): the name and the (name, value) pair last built there. */
+typedef struct PbName {
+    const unsigned char *raw;
+    Py_ssize_t len;
+    PyObject *text;
+    int legacy;
+    const unsigned char *value;
+    Py_ssize_t value_len;
+    PyObject *pair;
+} PbName;
+
+/* An `le` value seen at a bucket position: its bound's bits, text and ("le", text) pair. */
+typedef struct {
+    uint64_t bits;
+    PyObject *text;
+    PyObject *pair;
+    const char *utf8;
+    Py_ssize_t len;
+} PbBound;
+
+/* A family's name as protobuf.py's _Name keys it: text, key up to the labels, key without labels. */
+typedef struct {
+    PyObject *text;
+    PyObject *bare;
+    const char *open;
+    Py_ssize_t open_len;
+} PbFamily;
+
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t size;
+    PyObject *keys;
+    PyObject *values;
+    PyObject *timestamps;
+    PyObject *series;
+    PbName names[PB_MAX_LABELS];
+    char *joined; /* the escaped label block of the current metric */
+    Py_ssize_t joined_len;
+    Py_ssize_t joined_cap;
+    char *key; /* the key being composed */
+    Py_ssize_t key_cap;
+} PbContext;
+
+static void pb_release(PbContext *ctx) {
+    for (int p = 0; p < PB_MAX_LABELS; p++) {
+        Py_CLEAR(ctx->names[p].text);
+        Py_CLEAR(ctx->names[p].pair);
+    }
+    PyMem_Free(ctx->joined);
+    PyMem_Free(ctx->key);
+}
+
+/* Room for `need` bytes in *buffer (allocated even for 0: memcpy never sees NULL). */
+static int pb_reserve(char **buffer, Py_ssize_t *capacity, Py_ssize_t need) {
+    if (need <= *capacity && *buffer != NULL) {
+        return 0;
+    }
+    Py_ssize_t size = need < 256 ? 256 : need * 2;
+    char *grown = PyMem_Realloc(*buffer, (size_t)size);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buffer = grown;
+    *capacity = size;
+    return 0;
+}
+
+static inline int pb_is_legacy(const unsigned char *name, Py_ssize_t len) {
+    if (len == 0 || !is_name_start(name[0], 0)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 1; i < len; i++) {
+        if (!is_name_char(name[i], 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* render.escape on UTF-8 bytes: backslash, double quote and line feed. */
+static inline char *pb_escape(char *out, const unsigned char *text, Py_ssize_t len) {
+    for (Py_ssize_t i = 0; i < len; i++) {
+        unsigned char c = text[i];
+        if (c == '\\' || c == '"') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c == '\n') {
+            *out++ = '\\';
+            *out++ = 'n';
+        } else {
+            *out++ = (char)c;
+        }
+    }
+    return out;
+}
+
+/* Clear a UnicodeDecodeError (hand the metric back: 0); keep any other error (-1). */
+static int pb_not_utf8(void) {
+    if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
+
+/* The metric's leading LabelPairs from *i: their count, -1 to hand the metric back, -2 on error. */
+static Py_ssize_t pb_labels(PbContext *ctx, Py_ssize_t *i, Py_ssize_t end, PbLabel *labels) {
+    const unsigned char *data = ctx->data;
+    Py_ssize_t count = 0;
+    while (*i < end && data[*i] == 0x0A) {
+        Py_ssize_t k = *i + 1, pair_start, name_start, value_start;
+        if (count == PB_MAX_LABELS || !pb_length(data, &k, end, &pair_start)) {
+            return -1;
+        }
+        Py_ssize_t pair_end = k;
+        k = pair_start;
+        if (k >= pair_end || data[k++] != 0x0A || !pb_length(data, &k, pair_end, &name_start)) {
+            return -1;
+        }
+        Py_ssize_t name_end = k;
+        if (k >= pair_end || data[k++] != 0x12 || !pb_length(data, &k, pair_end, &value_start)) {
+            return -1;
+        }
+        if (k != pair_end || name_end == name_start || k == value_start) {
+            return -1;
+        }
+        PbLabel *label = &labels[count];
+        label->name = data + name_start;
+        label->name_len = name_end - name_start;
+        label->value = data + value_start;
+        label->value_len = k - value_start;
+        PbName *seen = &ctx->names[count];
+        if (seen->text == NULL || seen->len != label->name_len ||
+            memcmp(seen->raw, label->name, (size_t)label->name_len) != 0) {
+            PyObject *text = PyUnicode_DecodeUTF8((const char *)label->name, label->name_len, NULL);
+            if (text == NULL) {
+                return pb_not_utf8() == 0 ? -1 : -2;
+            }
+            Py_XSETREF(seen->text, text);
+            Py_CLEAR(seen->pair);
+            seen->raw = label->name;
+            seen->len = label->name_len;
+            seen->legacy = pb_is_legacy(label->name, label->name_len);
+        }
+        label->seen = seen;
+        label->legacy = seen->legacy;
+        *i = pair_end;
+        count++;
+    }
+    return count;
+}
+
+/* The key fragments `a="x",b="y"` of the labels into ctx->joined (names outside the legacy set
+ * quoted): 0, or -1 on error. */
+static int pb_join(PbContext *ctx, const PbLabel *labels, Py_ssize_t count) {
+    Py_ssize_t need = 0;
+    for (Py_ssize_t l = 0; l < count; l++) {
+        need += 2 * labels[l].name_len + 2 * labels[l].value_len + 6;
+    }
+    if (pb_reserve(&ctx->joined, &ctx->joined_cap, need) < 0) {
+        return -1;
+    }
+    char *out = ctx->joined;
+    for (Py_ssize_t l = 0; l < count; l++) {
+        const PbLabel *label = &labels[l];
+        if (l > 0) {
+            *out++ = ',';
+        }
+        if (label->legacy) {
+            memcpy(out, label->name, (size_t)label->name_len);
+            out += label->name_len;
+        } else {
+            *out++ = '"';
+            out = pb_escape(out, label->name, label->name_len);
+            *out++ = '"';
+        }
+        *out++ = '=';
+        *out++ = '"';
+        out = pb_escape(out, label->value, label->value_len);
+        *out++ = '"';
+    }
+    ctx->joined_len = out - ctx->joined;
+    return 0;
+}
+
+/* open + joined [+ `,`] + middle + tail + close as a str; NULL with UnicodeDecodeError set when
+ * the label bytes are not valid UTF-8 (the other parts are). */
+static PyObject *pb_key(PbContext *ctx, const PbFamily *family, int comma, const char *middle, const char *tail,
+                        Py_ssize_t tail_len, const char *close) {
+    Py_ssize_t middle_len = (Py_ssize_t)strlen(middle), close_len = (Py_ssize_t)strlen(close);
+    Py_ssize_t len = family->open_len + ctx->joined_len + 1 + middle_len + tail_len + close_len;
+    if (pb_reserve(&ctx->key, &ctx->key_cap, len) < 0) {
+        return NULL;
+    }
+    char *out = ctx->key;
+    memcpy(out, family->open, (size_t)family->open_len);
+    out += family->open_len;
+    memcpy(out, ctx->joined, (size_t)ctx->joined_len);
+    out += ctx->joined_len;
+    if (comma) {
+        *out++ = ',';
+    }
+    memcpy(out, middle, (size_t)middle_len);
+    out += middle_len;
+    memcpy(out, tail, (size_t)tail_len);
+    out += tail_len;
+    memcpy(out, close, (size_t)close_len);
+    out += close_len;
+    return PyUnicode_DecodeUTF8(ctx->key, out - ctx->key, NULL);
+}
+
+/* A tuple that can hold only str and such tuples is never in a reference cycle: untracked at
+ * once, as the collector would untrack it on its first pass, so that a body's many series entries
+ * do not make every collection meanwhile walk them. */
+static inline PyObject *pb_untracked(PyObject *tuple) {
+    if (tuple != NULL && PyObject_GC_IsTracked(tuple)) {
+        PyObject_GC_UnTrack(tuple);
+    }
+    return tuple;
+}
+
+/* The label pairs of a new series as a tuple, `extra` (a pair) appended when not NULL; a pair
+ * equal to the one last built at its position is that one. */
+static PyObject *pb_pairs(const PbLabel *labels, Py_ssize_t count, PyObject *extra) {
+    PyObject *pairs = PyTuple_New(count + (extra != NULL));
+    if (pairs == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t l = 0; l < count; l++) {
+        const PbLabel *label = &labels[l];
+        PbName *seen = label->seen;
+        if (seen->pair == NULL || seen->value_len != label->value_len ||
+            memcmp(seen->value, label->value, (size_t)label->value_len) != 0) {
+            PyObject *value = PyUnicode_DecodeUTF8((const char *)label->value, label->value_len, NULL);
+            PyObject *pair = value == NULL ? NULL : pb_untracked(PyTuple_Pack(2, seen->text, value));
+            Py_XDECREF(value);
+            if (pair == NULL) {
+                Py_DECREF(pairs);
+                return NULL;
+            }
+            Py_XSETREF(seen->pair, pair);
+            seen->value = label->value;
+            seen->value_len = label->value_len;
+        }
+        PyTuple_SET_ITEM(pairs, l, Py_NewRef(seen->pair));
+    }
+    if (extra != NULL) {
+        PyTuple_SET_ITEM(pairs, count, Py_NewRef(extra));
+    }
+    return pb_untracked(pairs);
+}
+
+/* One sample into the columns; its series entry (text, pairs) when the key is new. The pairs are
+ * `*shared` (built on first need) plus `extra` when given. 0, or -1 on error. */
+static int pb_sample(PbContext *ctx, PyObject *key, double value, PyObject *timestamp, PyObject *text,
+                     const PbLabel *labels, Py_ssize_t count, PyObject **shared, PyObject *extra) {
+    PyObject *number = PyFloat_FromDouble(value);
+    if (number == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(ctx->keys, key) < 0 || PyList_Append(ctx->values, number) < 0 ||
+                 PyList_Append(ctx->timestamps, timestamp) < 0;
+    Py_DECREF(number);
+    if (failed) {
+        return -1;
+    }
+    int known = PyDict_Contains(ctx->series, key);
+    if (known != 0) {
+        return known < 0 ? -1 : 0;
+    }
+    PyObject *pairs;
+    if (extra == NULL) {
+        if (*shared == NULL && (*shared = pb_pairs(labels, count, NULL)) == NULL) {
+            return -1;
+        }
+        pairs = Py_NewRef(*shared);
+    } else if (*shared != NULL) {
+        pairs = PyTuple_New(count + 1);
+        if (pairs == NULL) {
+            return -1;
+        }
+        for (Py_ssize_t l = 0; l < count; l++) {
+            PyTuple_SET_ITEM(pairs, l, Py_NewRef(PyTuple_GET_ITEM(*shared, l)));
+        }
+        PyTuple_SET_ITEM(pairs, count, Py_NewRef(extra));
+        pb_untracked(pairs);
+    } else if ((pairs = pb_pairs(labels, count, extra)) == NULL) {
+        return -1;
+    }
+    PyObject *entry = pb_untracked(PyTuple_Pack(2, text, pairs));
+    Py_DECREF(pairs);
+    if (entry == NULL) {
+        return -1;
+    }
+    int stored = PyDict_SetItem(ctx->series, key, entry);
+    Py_DECREF(entry);
+    return stored;
+}
+
+/* The (start, end) of ranges[k], checked against the buffer: 0, or -1 with an exception. */
+static int pb_range(PyObject *ranges, Py_ssize_t k, Py_ssize_t size, Py_ssize_t *start, Py_ssize_t *end) {
+    PyObject *item = PyList_GET_ITEM(ranges, k);
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+        PyErr_SetString(PyExc_TypeError, "ranges must hold (start, end) tuples");
+        return -1;
+    }
+    *start = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+    if (*start == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *end = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 1));
+    if (*end == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (*start < 0 || *start > *end || *end > size) {
+        PyErr_SetString(PyExc_ValueError, "range outside the data");
+        return -1;
+    }
+    return 0;
+}
+
+/* A family name tuple (text, open, bare) of str: 0, or -1 with an exception. */
+static int pb_family(PyObject *name, PbFamily *family) {
+    if (!PyTuple_Check(name) || PyTuple_GET_SIZE(name) != 3 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(name, 0)) ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(name, 1)) || !PyUnicode_CheckExact(PyTuple_GET_ITEM(name, 2))) {
+        PyErr_SetString(PyExc_TypeError, "a family name is a (text, open, bare) tuple of str");
+        return -1;
+    }
+    family->text = PyTuple_GET_ITEM(name, 0);
+    family->open = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(name, 1), &family->open_len);
+    family->bare = PyTuple_GET_ITEM(name, 2);
+    return family->open == NULL ? -1 : 0;
+}
+
+/* A metric's timestamp field (tag already read) at *i: 1 with the int (None for 0) in *timestamp
+ * (replacing the one held), 0 to hand back, -1 on error. */
+static int pb_timestamp(const unsigned char *data, Py_ssize_t *i, Py_ssize_t end, PyObject **timestamp) {
+    uint64_t raw;
+    if (!pb_varint(data, i, end, &raw)) {
+        return 0;
+    }
+    PyObject *value = raw == 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong((long long)(int64_t)raw);
+    if (value == NULL) {
+        return -1;
+    }
+    Py_SETREF(*timestamp, value);
+    return 1;
+}
+
+/* The common setup: argument checks and the context. 0, or -1 with an exception. */
+static int pb_context(PbContext *ctx, PyObject *data, PyObject *ranges, Py_ssize_t index, PyObject *keys,
+                      PyObject *values, PyObject *timestamps, PyObject *series) {
+    memset(ctx, 0, sizeof *ctx);
+    if (index < 0 || index > PyList_GET_SIZE(ranges)) {
+        PyErr_SetString(PyExc_IndexError, "index outside ranges");
+        return -1;
+    }
+    ctx->data = (const unsigned char *)PyBytes_AS_STRING(data);
+    ctx->size = PyBytes_GET_SIZE(data);
+    ctx->keys = keys;
+    ctx->values = values;
+    ctx->timestamps = timestamps;
+    ctx->series = series;
+    return 0;
+}
+
+static PyObject *pb_values(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *data, *ranges, *name, *keys, *values, *timestamps, *series;
+    Py_ssize_t index;
+    int tag;
+    if (!PyArg_ParseTuple(args, "O!O!nOiO!O!O!O!:pb_values", &PyBytes_Type, &data, &PyList_Type, &ranges, &index,
+                          &name, &tag, &PyList_Type, &keys, &PyList_Type, &values, &PyList_Type, &timestamps,
+                          &PyDict_Type, &series)) {
+        return NULL;
+    }
+    if (tag != 0x12 && tag != 0x1A && tag != 0x2A) {
+        PyErr_SetString(PyExc_ValueError, "tag must be 0x12, 0x1a or 0x2a");
+        return NULL;
+    }
+    PbFamily family;
+    PbContext ctx;
+    if (pb_family(name, &family) < 0 || pb_context(&ctx, data, ranges, index, keys, values, timestamps, series) < 0) {
+        return NULL;
+    }
+    const unsigned char *bytes = ctx.data;
+    PbLabel labels[PB_MAX_LABELS];
+    Py_ssize_t k = index;
+    int failed = 0;
+    for (; k < PyList_GET_SIZE(ranges); k++) {
+        Py_ssize_t i, end;
+        if (pb_range(ranges, k, ctx.size, &i, &end) < 0) {
+            failed = 1;
+            break;
+        }
+        Py_ssize_t count = pb_labels(&ctx, &i, end, labels);
+        if (count < 0) {
+            failed = count == -2;
+            break;
+        }
+        double value = 0.0, other = 0.0;
+        PyObject *timestamp = Py_NewRef(Py_None);
+        int taken = 1;
+        while (taken > 0 && i < end) {
+            unsigned char field = bytes[i++];
+            Py_ssize_t start;
+            if (field == 0x30) {
+                taken = pb_timestamp(bytes, &i, end, &timestamp);
+            } else if ((field == 0x12 || field == 0x1A || field == 0x2A) && pb_length(bytes, &i, end, &start)) {
+                double *into = field == tag ? &value : &other;
+                for (; start < i && taken; start += 9) {
+                    taken = bytes[start] == 0x09 && i - start >= 9;
+                    if (taken) {
+                        *into = pb_double(bytes + start + 1);
+                    }
+                }
+            } else {
+                taken = 0;
+            }
+        }
+        PyObject *key = NULL;
+        if (taken > 0) {
+            if (count == 0) {
+                key = Py_NewRef(family.bare);
+            } else if (pb_join(&ctx, labels, count) < 0) {
+                taken = -1;
+            } else if ((key = pb_key(&ctx, &family, 0, "", "", 0, "}")) == NULL) {
+                taken = pb_not_utf8();
+            }
+        }
+        if (taken > 0) {
+            PyObject *pairs = NULL;
+            taken = pb_sample(&ctx, key, value, timestamp, family.text, labels, count, &pairs, NULL) < 0 ? -1 : 1;
+            Py_XDECREF(pairs);
+        }
+        Py_XDECREF(key);
+        Py_DECREF(timestamp);
+        if (taken <= 0) {
+            failed = taken < 0;
+            break;
+        }
+    }
+    pb_release(&ctx);
+    return failed ? NULL : PyLong_FromSsize_t(k);
+}
+
+typedef struct {
+    uint64_t count;
+    double count_float;
+    double sum;
+    Py_ssize_t buckets;
+    double bound[PB_MAX_BUCKETS];
+    double value[PB_MAX_BUCKETS];
+} PbHistogram;
+
+/* A Histogram message [i, end) merged into *h (buckets appended, scalars replaced): 1 when it holds
+ * only count, float count, sum and buckets of cumulative count, float count and bound, else 0. */
+static int pb_histogram(const unsigned char *data, Py_ssize_t i, Py_ssize_t end, PbHistogram *h) {
+    while (i < end) {
+        unsigned char field = data[i++];
+        Py_ssize_t b;
+        if (field == 0x08) {
+            if (!pb_varint(data, &i, end, &h->count)) {
+                return 0;
+            }
+        } else if (field == 0x11 || field == 0x21) {
+            if (end - i < 8) {
+                return 0;
+            }
+            *(field == 0x11 ? &h->sum : &h->count_float) = pb_double(data + i);
+            i += 8;
+        } else if (field == 0x1A && h->buckets < PB_MAX_BUCKETS && pb_length(data, &i, end, &b)) {
+            uint64_t cumulative = 0;
+            double bound = 0.0, cumulative_float = 0.0;
+            while (b < i) {
+                unsigned char sub = data[b++];
+                if (sub == 0x08) {
+                    if (!pb_varint(data, &b, i, &cumulative)) {
+                        return 0;
+                    }
+                } else if ((sub == 0x11 || sub == 0x21) && i - b >= 8) {
+                    *(sub == 0x11 ? &bound : &cumulative_float) = pb_double(data + b);
+                    b += 8;
+                } else {
+                    return 0;
+                }
+            }
+            h->bound[h->buckets] = bound;
+            h->value[h->buckets++] = cumulative_float != 0.0 ? cumulative_float : (double)cumulative;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The `le` text of the bucket at `position` through bounds[position] (the previous metric's
+ * bucket there usually has the same bound): 0, or -1 with an exception. */
+static int pb_bound(PbBound *bounds, Py_ssize_t position, double value, PyObject *bound, PyObject *le) {
+    PbBound *seen = &bounds[position];
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if (seen->text != NULL && seen->bits == bits) {
+        return 0;
+    }
+    PyObject *number = PyFloat_FromDouble(value);
+    if (number == NULL) {
+        return -1;
+    }
+    PyObject *text = PyObject_CallOneArg(bound, number);
+    Py_DECREF(number);
+    if (text == NULL) {
+        return -1;
+    }
+    Py_ssize_t len;
+    const char *utf8 = PyUnicode_CheckExact(text) ? PyUnicode_AsUTF8AndSize(text, &len) : NULL;
+    PyObject *pair = utf8 == NULL ? NULL : pb_untracked(PyTuple_Pack(2, le, text));
+    if (pair == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "bound must return a str");
+        }
+        Py_DECREF(text);
+        return -1;
+    }
+    Py_XSETREF(seen->text, text);
+    Py_XSETREF(seen->pair, pair);
+    seen->bits = bits;
+    seen->utf8 = utf8;
+    seen->len = len;
+    return 0;
+}
+
+/* One classic histogram metric's samples: _count, _sum, then _bucket up to and including the first
+ * +Inf one (+Inf valued like _count added when absent). 1 done, 0 hand back, -1 error. */
+static int pb_classic_samples(PbContext *ctx, const PbFamily *families, const PbLabel *labels, Py_ssize_t count,
+                              const PbHistogram *h, PyObject *timestamp, PbBound *bounds, PyObject *bound,
+                              PyObject *le, PyObject *inf_pair) {
+    Py_ssize_t last = 0;
+    while (last < h->buckets && h->bound[last] != HUGE_VAL) {
+        last++;
+    }
+    Py_ssize_t shown = last < h->buckets ? last + 1 : last;
+    for (Py_ssize_t b = 0; b < shown; b++) {
+        if (pb_bound(bounds, b, h->bound[b], bound, le) < 0) {
+            return -1;
+        }
+    }
+    if (pb_join(ctx, labels, count) < 0) { /* the buckets' keys need it, even empty */
+        return -1;
+    }
+    PyObject *key = count == 0 ? Py_NewRef(families[0].bare) : pb_key(ctx, &families[0], 0, "", "", 0, "}");
+    if (key == NULL) {
+        return pb_not_utf8();
+    }
+    double total = h->count_float != 0.0 ? h->count_float : (double)h->count;
+    PyObject *pairs = NULL;
+    int failed = pb_sample(ctx, key, total, timestamp, families[0].text, labels, count, &pairs, NULL) < 0;
+    Py_DECREF(key);
+    key = failed                 ? NULL
+          : count == 0           ? Py_NewRef(families[1].bare)
+                                 : pb_key(ctx, &families[1], 0, "", "", 0, "}");
+    failed = key == NULL || pb_sample(ctx, key, h->sum, timestamp, families[1].text, labels, count, &pairs, NULL) < 0;
+    Py_XDECREF(key);
+    Py_ssize_t samples = shown == last ? shown + 1 : shown; /* no +Inf bucket: one added */
+    for (Py_ssize_t b = 0; !failed && b < samples; b++) {
+        int given = b < shown;
+        key = pb_key(ctx, &families[2], count > 0, "le=\"", given ? bounds[b].utf8 : "+Inf",
+                     given ? bounds[b].len : 4, "\"}");
+        failed = key == NULL || pb_sample(ctx, key, given ? h->value[b] : total, timestamp, families[2].text,
+                                          labels, count, &pairs, given ? bounds[b].pair : inf_pair) < 0;
+        Py_XDECREF(key);
+    }
+    Py_XDECREF(pairs);
+    return failed ? -1 : 1;
+}
+
+static PyObject *pb_classic(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *data, *ranges, *names, *keys, *values, *timestamps, *series, *bound;
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "O!O!nO!O!O!O!O!O:pb_classic", &PyBytes_Type, &data, &PyList_Type, &ranges, &index,
+                          &PyTuple_Type, &names, &PyList_Type, &keys, &PyList_Type, &values, &PyList_Type,
+                          &timestamps, &PyDict_Type, &series, &bound)) {
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(names) != 3) {
+        PyErr_SetString(PyExc_TypeError, "names must be the (count, sum, bucket) family names");
+        return NULL;
+    }
+    if (!PyCallable_Check(bound)) {
+        PyErr_SetString(PyExc_TypeError, "bound must be callable");
+        return NULL;
+    }
+    PbFamily families[3];
+    for (int f = 0; f < 3; f++) {
+        if (pb_family(PyTuple_GET_ITEM(names, f), &families[f]) < 0) {
+            return NULL;
+        }
+    }
+    PbContext ctx;
+    if (pb_context(&ctx, data, ranges, index, keys, values, timestamps, series) < 0) {
+        return NULL;
+    }
+    PyObject *le = PyUnicode_FromString("le");
+    PyObject *inf = PyUnicode_FromString("+Inf");
+    PyObject *inf_pair = le == NULL || inf == NULL ? NULL : pb_untracked(PyTuple_Pack(2, le, inf));
+    Py_XDECREF(inf);
+    PbBound *bounds = PyMem_Calloc(PB_MAX_BUCKETS, sizeof *bounds);
+    PbHistogram *h = PyMem_Malloc(sizeof *h);
+    PbLabel labels[PB_MAX_LABELS];
+    const unsigned char *bytes = ctx.data;
+    Py_ssize_t k = index;
+    int failed = inf_pair == NULL || bounds == NULL || h == NULL;
+    if (failed && !PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    for (; !failed && k < PyList_GET_SIZE(ranges); k++) {
+        Py_ssize_t i, end;
+        if (pb_range(ranges, k, ctx.size, &i, &end) < 0) {
+            failed = 1;
+            break;
+        }
+        Py_ssize_t count = pb_labels(&ctx, &i, end, labels);
+        if (count < 0) {
+            failed = count == -2;
+            break;
+        }
+        h->count = 0;
+        h->count_float = h->sum = 0.0;
+        h->buckets = 0;
+        PyObject *timestamp = Py_NewRef(Py_None);
+        int taken = 1;
+        while (taken > 0 && i < end) {
+            unsigned char field = bytes[i++];
+            Py_ssize_t start;
+            if (field == 0x30) {
+                taken = pb_timestamp(bytes, &i, end, &timestamp);
+            } else {
+                taken = field == 0x3A && pb_length(bytes, &i, end, &start) && pb_histogram(bytes, start, i, h);
+            }
+        }
+        if (taken > 0) {
+            taken = pb_classic_samples(&ctx, families, labels, count, h, timestamp, bounds, bound, le, inf_pair);
+        }
+        Py_DECREF(timestamp);
+        if (taken <= 0) {
+            failed = taken < 0;
+            break;
+        }
+    }
+    if (bounds != NULL) {
+        for (Py_ssize_t b = 0; b < PB_MAX_BUCKETS; b++) {
+            Py_XDECREF(bounds[b].text);
+            Py_XDECREF(bounds[b].pair);
+        }
+    }
+    PyMem_Free(bounds);
+    PyMem_Free(h);
+    Py_XDECREF(inf_pair);
+    Py_XDECREF(le);
+    pb_release(&ctx);
+    return failed ? NULL : PyLong_FromSsize_t(k);
+}
+
+static PyObject *pb_fields(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *data, *out;
+    Py_ssize_t i, end;
+    int tag;
+    if (!PyArg_ParseTuple(args, "O!nniO!:pb_fields", &PyBytes_Type, &data, &i, &end, &tag, &PyList_Type, &out)) {
+        return NULL;
+    }
+    if (i < 0 || i > end || end > PyBytes_GET_SIZE(data) || tag < 0 || tag > 0x7F || (tag & 7) != 2) {
+        PyErr_SetString(PyExc_ValueError, "pb_fields needs 0 <= i <= end <= len(data) and a one-byte length-delimited tag");
+        return NULL;
+    }
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
+    while (i < end && bytes[i] == tag) {
+        Py_ssize_t next = i + 1, start;
+        if (!pb_length(bytes, &next, end, &start)) {
+            break;
+        }
+        PyObject *range = Py_BuildValue("(nn)", start, next);
+        if (range == NULL || PyList_Append(out, range) < 0) {
+            Py_XDECREF(range);
+            return NULL;
+        }
+        Py_DECREF(range);
+        i = next;
+    }
+    return PyLong_FromSsize_t(i);
+}
+
 static PyMethodDef methods[] = {
+    {"pb_fields", pb_fields, METH_VARARGS,
+     "pb_fields(data, i, end, tag, out) -> index after the run\n\n"
+     "Append (start, end) of each length-delimited field with the one-byte tag from data[i] on, up to\n"
+     "the first other tag or length that does not fit before end (left for the Python decoder)."},
+    {"pb_values", pb_values, METH_VARARGS,
+     "pb_values(data, ranges, index, name, tag, keys, values, timestamps, series) -> index handed back\n\n"
+     "Fill the columns with the counter, gauge or untyped metrics ranges[index:] of the common shape\n"
+     "(exposition/protobuf.py is the reference); stop at the first other one. name: (text, open, bare)\n"
+     "of the family name; tag: the value field's tag byte of the family's type."},
+    {"pb_classic", pb_classic, METH_VARARGS,
+     "pb_classic(data, ranges, index, names, keys, values, timestamps, series, bound) -> index handed back\n\n"
+     "Fill the columns with the classic histogram metrics ranges[index:] of the common shape; stop at\n"
+     "the first other one. names: (text, open, bare) of _count, _sum, _bucket; bound(float) -> le text."},
     {"fill_heads", fill_heads, METH_VARARGS,
      "fill_heads(keys, entries, target, honor, sample_len, canonical, resolve) -> keys handed back\n\n"
      "Store the remote-write head of every canonical key not yet in entries; return the others, in\n"

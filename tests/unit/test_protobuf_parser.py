@@ -2,12 +2,15 @@
 
 Vectors are MetricFamily messages written in protobuf text format and serialised by the `protobuf`
 package from a metrics.proto schema built here (proto3: packed repeated scalars, proto2: unpacked),
-plus raw bytes from a tiny independent encoder for what no encoder writes (bad wire data).
+plus raw bytes from a tiny independent encoder for what no encoder writes (bad wire data). Every
+test runs twice: with the C readers of the common shapes (native/native.c `pb_*`) and without
+(the Python paths alone); tests/unit/test_native_protobuf.py checks the C readers further.
 """
 
 import gzip
 import math
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +117,15 @@ def message_class(syntax: str) -> Any:
 
 FAMILY3 = message_class("proto3")
 FAMILY2 = message_class("proto2")
+C_READERS = protobuf._NATIVE
+
+
+@pytest.fixture(autouse=True, scope="module", params=["c", "python"])
+def readers(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The module's tests with the C readers of the common shapes (when built) and without them."""
+    protobuf._NATIVE = C_READERS if request.param == "c" else None
+    yield request.param
+    protobuf._NATIVE = C_READERS
 
 
 def uvarint(value: int) -> bytes:
@@ -964,7 +976,7 @@ def test_a_field_cut_at_the_end_of_a_metric(tag: bytes) -> None:
 
 
 def generic_parse(body: bytes) -> Exposition:
-    """The reference: every fast path and memo switched off, only the table-driven decoder."""
+    """The reference: every fast path, C reader and memo switched off, only the table-driven decoder."""
 
     def values(
         parser: Any, name: Any, first: dict[str, Any], ranges: list[tuple[int, int]], field: str
@@ -977,6 +989,7 @@ def generic_parse(body: bytes) -> Exposition:
         return tuple(pairs), ",".join(protobuf._fragment(*pair) for pair in pairs)
 
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(protobuf, "_NATIVE", None)
         for message in (protobuf._FAMILY, protobuf._METRIC, protobuf._HISTOGRAM_MSG, protobuf._BUCKET):
             patch.setattr(message, "fast", None)
         patch.setattr(protobuf._Parser, "_values", values)
@@ -1046,7 +1059,8 @@ def test_compact_buckets(
     want_buckets: list[Any],
     want_spans: list[list[int]],
 ) -> None:
-    assert compact_buckets(buckets, spans, max_empty, deltas) == (want_buckets, want_spans)
+    copied = [list(span) for span in spans]  # compact_buckets edits its arguments; the cases run twice
+    assert compact_buckets(list(buckets), copied, max_empty, deltas) == (want_buckets, want_spans)
 
 
 def test_native_histogram_is_compacted() -> None:
