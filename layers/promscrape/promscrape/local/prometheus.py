@@ -38,12 +38,15 @@ def find_prometheus() -> str | None:
 class LocalPrometheus:
     """One Prometheus process with its own storage; `stop()` removes both."""
 
-    def __init__(self, binary: str | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, binary: str | None = None, host: str = "127.0.0.1", features: tuple[str, ...] = ()
+    ) -> None:
         found = binary or find_prometheus()
         if found is None:
             raise PrometheusError("prometheus is not installed: apt-get install prometheus")
         self.binary = found
         self.host = host
+        self.features = features
         self.port = 0
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -79,6 +82,7 @@ class LocalPrometheus:
                         f"--web.listen-address={self.host}:{self.port}",
                         "--web.enable-remote-write-receiver",
                         "--log.level=warn",
+                        *([f"--enable-feature={','.join(self.features)}"] if self.features else []),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=log,
