@@ -146,6 +146,7 @@ def test_implemented_arguments() -> None:
         "honor_metadata",
         "metric_name_validation_scheme",
         "metric_name_escaping_scheme",
+        "enable_type_and_unit_labels",
     }
     assert expected == IMPLEMENTED_ARGUMENTS
 
@@ -189,7 +190,6 @@ def test_implemented_arguments_accept_other_values() -> None:
         ("bearer_token_file", "/var/run/token"),
         ("bearer_token", SECRET),
         ("enable_http2", False),
-        ("enable_type_and_unit_labels", True),
         ("extra_metrics", True),
         ("no_proxy", "localhost"),
         ("proxy_connect_header", {"X-Proxy": [SECRET]}),
@@ -218,7 +218,6 @@ def test_not_implemented_arguments_are_rejected_by_name(argument: str, value: An
         ("enable_http2", True),
         ("sample_limit", 0),
         ("clustering", {"enabled": False}),
-        ("enable_type_and_unit_labels", False),
     ],
 )
 def test_not_implemented_arguments_at_their_default_are_accepted(argument: str, value: Any) -> None:

@@ -95,6 +95,7 @@ IMPLEMENTED_ARGUMENTS: Final[frozenset[str]] = frozenset(
         "honor_metadata",
         "metric_name_validation_scheme",
         "metric_name_escaping_scheme",
+        "enable_type_and_unit_labels",
     }
 )
 # Protocols Prometheus knows (config.ScrapeProtocolsHeaders), sorted as its error messages list them.

@@ -14,6 +14,7 @@ import urllib3
 from pydantic import BaseModel, ConfigDict
 
 from promscrape import exposition
+from promscrape.exposition.typeunit import add_type_and_unit_labels
 from promscrape.histograms import convert_classic_to_nhcb
 from promscrape.http import ScrapeError, fetch, scrape_headers
 from promscrape.messages import PlannedScrape
@@ -138,6 +139,8 @@ def scrape_target(
             classic_histograms=job.scrape_classic_histograms,
         )
         parsed = parser.parse()
+        if job.enable_type_and_unit_labels:
+            parsed = add_type_and_unit_labels(parsed)
         if job.convert_classic_histograms_to_nhcb:
             parsed = convert_classic_to_nhcb(
                 parsed,
