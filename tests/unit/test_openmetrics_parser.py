@@ -3,13 +3,19 @@ fills, and fuzzing that the line shortcut never changes a result and hostile inp
 
 import math
 import struct
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from promscrape.exposition import fast
 from promscrape.exposition.floats import NORMAL_NAN
 from promscrape.exposition.model import Exemplar, Exposition, Metadata
 from promscrape.exposition.openmetrics import MEDIA_TYPE, OpenMetricsParser, parse_openmetrics
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import payloads
 
 INT64_MIN = -(1 << 63)
 
@@ -175,10 +181,11 @@ def encode(text: str) -> bytes:
 
 
 def both(body: bytes) -> Exposition:
-    """Parse with and without the line shortcut and insist on the same result."""
+    """Parse with and without the canonical path and the line shortcut; insist on the same result."""
     result = parse_openmetrics(body)
-    careful = parse_openmetrics(body, line_shortcut=False)
-    assert snapshot(result) == snapshot(careful)
+    shortcut = parse_openmetrics(body, canonical=False)
+    careful = parse_openmetrics(body, canonical=False, line_shortcut=False)
+    assert snapshot(result) == snapshot(shortcut) == snapshot(careful)
     return result
 
 
@@ -189,6 +196,8 @@ def snapshot(result: Exposition) -> tuple[object, ...]:
         [struct.pack("<d", v) for v in result.values],
         result.timestamps,
         {key: result.series[key] for key in result.keys},
+        list(result.series.items()),
+        len(result.series),
         dict(result.empty_labels),
         {i: (e.labels, struct.pack("<d", e.value), e.timestamp_ms) for i, e in result.exemplars.items()},
         result.metadata,
@@ -726,3 +735,180 @@ def test_fuzz_arbitrary_bytes_never_raise(body: bytes) -> None:
     for candidate in (body, body + b"\n# EOF\n", b"a{b=" + body):
         result = both(candidate)
         assert isinstance(result, Exposition)
+
+
+# ---- the canonical path (column-wise, exposition/fast.py's machinery) against the token path ----
+
+CANONICAL_CASES = [
+    # (body, whether the canonical path takes it); `both` proves the results equal either way.
+    pytest.param(b"# EOF\n", True, id="empty"),
+    pytest.param(b"a 1\n# EOF", True, id="eof-without-linefeed"),
+    pytest.param(b'a{x="1",y="2"} 3\nb{} 4\nc 5\n# EOF\n', True, id="labels-braces-bare"),
+    pytest.param(b'a{x="1",} 3\na{x="2"} 4\nb{y="3"} 5\n# EOF\n', True, id="trailing-comma-in-a-class"),
+    pytest.param(
+        b'a{job=""} 1\nb{job="",x="1"} 2\nc{x="1",y=""} 3\nd{x="1"} 4\ne{x="",y="",x="2"} 6\n'
+        b'f{__name__=""} 7\ng{x="=",y="a="} 8\n# EOF\n',
+        True,
+        id="empty-values",
+    ),
+    pytest.param(b'a{x="1",x="2"} 3\nb{__name__="c"} 4\n# EOF\n', True, id="duplicate-and-name-labels"),
+    pytest.param(b'a{x="with space",y="}{,=#"} 3\nb{z="a b"} 4\n# EOF\n', True, id="spaces-in-values"),
+    pytest.param(b'a{x="\xc3\xa9\xe2\x82\xac"} 3\n# EOF\n', True, id="utf8-value"),
+    pytest.param(b'a{x="\xff"} 3\n# EOF\n', False, id="invalid-utf8"),
+    pytest.param(b'a{x="a\\"b"} 3\n# EOF\n', False, id="escape"),
+    pytest.param(b"a 1 1000\nb 2 -0.0019\nc 3 1.7268398142239082e+09\n# EOF\n", True, id="timestamps"),
+    pytest.param(b"a 1 1000\nb 2\n# EOF\n", False, id="mixed-timestamps"),
+    pytest.param(b"a 1 NaN\n# EOF\n", False, id="nan-timestamp"),
+    pytest.param(b"a 1 1e300\n# EOF\n", False, id="timestamp-out-of-int64"),
+    pytest.param(b"a 1 0x1p3\n# EOF\n", False, id="hex-timestamp"),
+    pytest.param(
+        b"a NaN\nb nan\nc +Inf\nd -inf\ne Infinity\nf .5\ng 5.\nh -1e-3\n# EOF\n", True, id="values"
+    ),
+    pytest.param(b"a +NaN\n# EOF\n", False, id="signed-nan"),
+    pytest.param(b"a 1e400\n# EOF\n", False, id="out-of-range"),
+    pytest.param(b"a 1_000\n# EOF\n", False, id="underscore"),
+    pytest.param(b"a\t1\n# EOF\n", False, id="tab"),
+    pytest.param(b"a  1\n# EOF\n", False, id="two-spaces"),
+    pytest.param(b" a 1\n# EOF\n", False, id="leading-space"),
+    pytest.param(b"a 1 \n# EOF\n", False, id="trailing-space"),
+    pytest.param(b"a 1\r\n# EOF\n", False, id="crlf"),
+    pytest.param(b"\na 1\n# EOF\n", False, id="leading-blank-line"),
+    pytest.param(b"a 1\n\nb 2\n# EOF\n", False, id="blank-line"),
+    pytest.param(b"a 1\n\n# EOF\n", False, id="blank-line-before-eof"),
+    pytest.param(b"# HELP a x\n\n# TYPE a gauge\n# EOF\n", False, id="blank-line-between-metadata"),
+    pytest.param(b"\n# EOF\n", False, id="only-a-blank-line"),
+    pytest.param(b"a 1\n# EOF\n\n", False, id="data-after-eof"),
+    pytest.param(b"a 1\n# EOF\nb 2\n# EOF\n", False, id="eof-twice"),
+    pytest.param(b"a 1\n", False, id="no-eof"),
+    pytest.param(b"a 1# EOF\n", False, id="eof-inside-a-line"),
+    pytest.param(b"a\n# EOF\n", False, id="no-value"),
+    pytest.param(b"a\nb 1 2\n# EOF\n", False, id="misaligned-tokens"),
+    pytest.param(b"a 1\x00\n# EOF\n", False, id="nul"),
+    pytest.param(b'{"my.metric"} 1\n# EOF\n', False, id="quoted-name"),
+    pytest.param(b'a 1 # {x="y"} 2\n# EOF\n', False, id="exemplar"),
+    pytest.param(
+        b"# HELP a_seconds some help\n# TYPE a_seconds counter\n# UNIT a_seconds seconds\na_seconds_total 1\n"
+        b"a_seconds_created 1.5e9\n# EOF\n",
+        True,
+        id="help-type-unit-created",
+    ),
+    pytest.param(b"# HELP a x\\ny \\\\ \\q\n# HELP b \n# EOF\n", True, id="help-escapes-and-empty"),
+    pytest.param(b"# HELP a\n# EOF\n", False, id="help-without-text"),
+    pytest.param(b"# TYPE a  counter\n# EOF\n", False, id="type-two-spaces"),
+    pytest.param(b"# TYPE a untyped\n# EOF\n", False, id="type-untyped"),
+    pytest.param(b"# UNIT a_s x\n# EOF\n", False, id="unit-not-a-suffix"),
+    pytest.param(b'# TYPE "a.b" gauge\n# EOF\n', False, id="quoted-metadata-name"),
+    pytest.param(b"# a comment\n# EOF\n", False, id="comment"),
+    pytest.param(b"#\n# EOF\n", False, id="bare-hash"),
+    pytest.param(
+        b'# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="1e6"} 2\nh_bucket{x="a",le="+Inf"} 3\n'
+        b'# TYPE s summary\ns{quantile="0.50"} 1\ns{le="1"} 2\n# TYPE g gaugehistogram\ng_bucket{le="1"} 1\n'
+        b"# EOF\n",
+        True,
+        id="le-and-quantile",
+    ),
+    pytest.param(
+        b'h{le="1"} 1\n# TYPE h histogram\nh{le="1"} 2\nh{le="2"} 3\n# EOF\n', True, id="first-line-decides"
+    ),
+    pytest.param(b'# TYPE h histogram\nh{le="x"} 1\nh{le=""} 2\n# EOF\n', True, id="le-not-a-number"),
+    pytest.param(b"a 1\na 2\n# EOF\n", True, id="duplicate-series"),
+]
+
+
+@pytest.mark.parametrize(("body", "taken"), CANONICAL_CASES)
+def test_canonical_path_takes_exactly_the_common_shape(body: bytes, taken: bool) -> None:
+    result = both(body)
+    assert isinstance(result.series, fast.Series) is taken
+
+
+def test_canonical_series_values_match_the_token_path() -> None:
+    """The bulk resolution of values()/items() against make_series key by key, exact vectors."""
+    result = both(
+        b'# TYPE h histogram\nh_bucket{pod="p1",le="1"} 1\nh_bucket{pod="p1",le="+Inf"} 2\n'
+        b'h_sum{pod="p1"} 3\n'
+        b'# TYPE c counter\nc_total{pod="p2",x=""} 4\nc_total{pod="p1",x="y"} 5\nb 6\n'
+        b'# TYPE s summary\ns{quantile="0.5"} 7\n# EOF\n'
+    )
+    assert isinstance(result.series, fast.Series)
+    assert list(result.series.values()) == [
+        ("h_bucket", (("pod", "p1"), ("le", "1.0"))),
+        ("h_bucket", (("pod", "p1"), ("le", "+Inf"))),
+        ("h_sum", (("pod", "p1"),)),
+        ("c_total", (("pod", "p2"),)),
+        ("c_total", (("pod", "p1"), ("x", "y"))),
+        ("b", ()),
+        ("s", (("quantile", "0.5"),)),
+    ]
+    assert result.empty_labels == {'c_total{pod="p2",x=""}': frozenset({"x"})}
+    assert result.metadata == {"h": Metadata("histogram"), "c": Metadata("counter"), "s": Metadata("summary")}
+
+
+def test_canonical_series_after_some_keys_were_read() -> None:
+    """values() after per-key reads: every key, in key order, the same entries."""
+    body = b'a{x="1"} 1\nb 2\na{x="2"} 3\na{x="1"} 4\n# EOF\n'
+    result = parse_openmetrics(body)
+    assert result.series['a{x="2"}'] == ("a", (("x", "2"),))
+    assert list(result.series.items()) == [
+        ('a{x="1"}', ("a", (("x", "1"),))),
+        ("b", ("b", ())),
+        ('a{x="2"}', ("a", (("x", "2"),))),
+    ]
+    assert list(result.series) == ['a{x="1"}', "b", 'a{x="2"}'] and len(result.series) == 3
+
+
+@pytest.mark.parametrize(("series", "samples"), [(1, 1), (1000, 996)])
+def test_benchmark_payloads_take_the_canonical_path(series: int, samples: int) -> None:
+    """benchmarks/parsers.py's OpenMetrics payloads (1000 series: an incomplete histogram left out)."""
+    result = both(payloads.generate_openmetrics(series))
+    assert result.error is None and isinstance(result.series, fast.Series)
+    assert len(result.keys) == samples
+
+
+_CANONICAL_VALUE = st.sampled_from(["1", "0", "-0", "2.5", "NaN", "-Inf", "1e3", "0.005", ".5", "7"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b_total", "c_bucket", "d", "e_created"]),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["x", "y", "le", "quantile", "__name__"]),
+                    st.sampled_from(["1", "2", "0.5", "", "1e3", "a b", "+Inf", "é"]),
+                ),
+                max_size=4,
+            ),
+            st.booleans(),
+            _CANONICAL_VALUE,
+            st.sampled_from(["", "", " 1", " 1.5"]),
+        ),
+        max_size=12,
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                "# TYPE a histogram",
+                "# TYPE c summary",
+                "# HELP b text",
+                "# TYPE d gaugehistogram",
+                "# UNIT d_s s",
+            ]
+        )
+    ),
+)
+def test_generated_canonical_bodies(
+    samples: list[tuple[str, list[tuple[str, str]], bool, str, str]], metadata: list[str]
+) -> None:
+    """Canonical bodies (the column path's ground, TYPE lines interleaved) read as the token path does."""
+    lines = []
+    for name, labels, trailing_comma, value, _ in samples:
+        block = ",".join(f'{label}="{text}"' for label, text in labels) + (
+            "," if trailing_comma and labels else ""
+        )
+        lines.append(f"{name}{{{block}}} {value}" if labels or trailing_comma else f"{name} {value}")
+    if {timestamp for *_, timestamp in samples} - {""}:
+        lines = [line + " 5" for line in lines]
+    for index, line in enumerate(metadata):
+        lines.insert(min(index * 2, len(lines)), line)
+    both(("".join(line + "\n" for line in lines) + "# EOF\n").encode())
