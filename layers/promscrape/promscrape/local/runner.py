@@ -598,8 +598,7 @@ def _plan_line(summary: Mapping[str, Any]) -> str:
 
 
 def _receiver_lines(receiver: Receiver) -> list[str]:
-    requests, samples, series = receiver.counts()
-    lines = [f"built-in receiver: {samples} sample(s) of {series} series in {requests} request(s)"]
+    lines = [f"built-in receiver: {receiver.received.summary()}"]
     for labels, value in sorted(receiver.received.latest("up").items()):
         rendered = ",".join(f'{name}="{value_}"' for name, value_ in labels)
         lines.append(f"  up{{{rendered}}} {value:g}")
