@@ -23,11 +23,8 @@ ours; the bar is 10x at 100k series, for `om` and `pb`.
 Run: .venv/bin/python benchmarks/parsers.py [--quick] [--profile KIND]
 """
 
-import argparse
 import cProfile
-import json
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,10 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import payloads
-from pipeline import machine, peak_rss_mb
+from pipeline import arguments, child, machine, peak_rss_mb, print_header, print_row, run_child
 
-BENCHMARKS = Path(__file__).resolve().parent
-REPO = BENCHMARKS.parent
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 PARSERS = {
@@ -99,18 +94,6 @@ def measure(kind: str, path: Path, rounds: int) -> dict[str, float]:
     }
 
 
-def run_child(kind: str, path: Path, rounds: int) -> dict[str, float]:
-    """One measurement in a fresh interpreter."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path), str(rounds)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    return json.loads(out.stdout)
-
-
 def write_bodies(directory: Path, size: int) -> dict[str, Path]:
     """The OM and protobuf payloads of `size` series as files the children read."""
     paths = {"om": directory / f"payload-{size}.om.txt", "pb": directory / f"payload-{size}.pb"}
@@ -131,16 +114,10 @@ def profile(kind: str, size: int, top: int = 20) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1k series, few rounds")
+    parser = arguments(__doc__ or "")
     parser.add_argument("--profile", choices=tuple(PARSERS), help="profile one parser's first round instead")
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROUNDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        kind, path, rounds = args.child
-        print(json.dumps(measure(kind, Path(path), int(rounds))))
+    if child(args, measure):
         return
     if args.profile:
         profile(args.profile, QUICK_SIZES[-1] if args.quick else BAR_SERIES)
@@ -152,8 +129,7 @@ def main() -> None:
     columns = ("series", "parser".ljust(width), "body MB", "samples", "us 1st", "us best", "client/1st",
                "client/best", "peak RSS MB")  # fmt: skip
     print("CPU in us per sample (time.process_time: 1st round, best of N); peak RSS in MB (VmHWM)")
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join("-" * (len(column) + 2) for column in columns) + "|")
+    print_header(columns)
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -161,7 +137,8 @@ def main() -> None:
             rounds = 2 if args.quick else max(3, min(20, 300_000 // size))
             rounds_of = {"client": max(1, rounds // 3)}
             got = {
-                kind: run_child(kind, paths[BODY_OF[kind]], rounds_of.get(kind, rounds)) for kind in PARSERS
+                kind: run_child(kind, paths[BODY_OF[kind]], rounds_of.get(kind, rounds), __file__)
+                for kind in PARSERS
             }
             if len({int(result["samples"]) for result in got.values()}) != 1:
                 raise RuntimeError(f"the parsers disagree on the samples of {size} series: {got}")
@@ -173,14 +150,7 @@ def main() -> None:
                     f"{client / result['first_us']:.1f}x", f"{client / result['best_us']:.1f}x",
                     f"{result['peak_rss_mb']:.0f}",
                 )  # fmt: skip
-                print(
-                    "| "
-                    + " | ".join(
-                        cell.ljust(len(column)) if index == 1 else cell.rjust(len(column))
-                        for index, (cell, column) in enumerate(zip(cells, columns, strict=True))
-                    )
-                    + " |"
-                )
+                print_row(cells, columns, left=1)
             if size == BAR_SERIES:
                 verdicts = [
                     f"{kind} {which} {client / got[kind][f'{key}_us']:.1f}x "

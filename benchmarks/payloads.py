@@ -11,8 +11,14 @@ delimited protobuf (client_golang's shape), for the parser benchmark (benchmarks
 
 import random
 import re
-import struct
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # tests/protowire.py, the encoder
+
+import protowire
+from protowire import COUNTER, GAUGE, HISTOGRAM, double, label, message, uint
 
 SERIES_PER_FAMILY = 48
 _BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf")
@@ -86,7 +92,7 @@ def generate(series: int, seed: int = 1, per_family: int = SERIES_PER_FAMILY) ->
 _SAMPLE_LINE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)")
 _LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 # MetricFamily.type (REFERENCE §5) of the kinds `generate` writes.
-_PROTO_TYPES = {"counter": 0, "gauge": 1, "histogram": 4}
+_PROTO_TYPES = {"counter": COUNTER, "gauge": GAUGE, "histogram": HISTOGRAM}
 _HISTOGRAM_SUFFIXES = ("_bucket",) * len(_BUCKETS) + ("_sum", "_count")
 
 Labels = tuple[tuple[str, str], ...]
@@ -207,47 +213,19 @@ def generate_protobuf(series: int, seed: int = 1, per_family: int = SERIES_PER_F
     out = bytearray()
     for family in families(series, seed, per_family):
         name = f"{family.name}_total" if family.kind == "counter" else family.name
-        message = bytearray(_bytes_field(1, name.encode()))
-        message += _bytes_field(2, family.help.encode())
-        message += _varint_field(3, _PROTO_TYPES[family.kind])
-        for member in family.series:
-            message += _bytes_field(4, _metric(family.kind, member))
-        out += _uvarint(len(message)) + message
+        metrics = [_metric(family.kind, member) for member in family.series]
+        out += protowire.family(name, _PROTO_TYPES[family.kind], *metrics, help_text=family.help)
     return bytes(out)
 
 
 def _metric(kind: str, member: Series | HistogramSeries) -> bytes:
     """One Metric: its LabelPairs (field 1), then its gauge (2), counter (3) or histogram (7)."""
-    out = bytearray()
-    for name, value in member.labels:
-        out += _bytes_field(1, _bytes_field(1, name.encode()) + _bytes_field(2, value.encode()))
+    labels = b"".join(label(name, value) for name, value in member.labels)
     if isinstance(member, HistogramSeries):
-        histogram = bytearray(_varint_field(1, member.count) + _double_field(2, float(member.sum)))
-        for bound, cumulative in member.buckets:
-            if bound != "+Inf":
-                histogram += _bytes_field(3, _varint_field(1, cumulative) + _double_field(2, float(bound)))
-        out += _bytes_field(7, bytes(histogram))
-    else:
-        out += _bytes_field(3 if kind == "counter" else 2, _double_field(1, float(member.value)))
-    return bytes(out)
-
-
-def _uvarint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _varint_field(number: int, value: int) -> bytes:
-    return _uvarint(number << 3) + _uvarint(value)
-
-
-def _double_field(number: int, value: float) -> bytes:
-    return _uvarint(number << 3 | 1) + struct.pack("<d", value)
-
-
-def _bytes_field(number: int, payload: bytes) -> bytes:
-    return _uvarint(number << 3 | 2) + _uvarint(len(payload)) + payload
+        buckets = [
+            message(3, uint(1, cumulative), double(2, float(bound)))
+            for bound, cumulative in member.buckets
+            if bound != "+Inf"
+        ]
+        return labels + message(7, uint(1, member.count), double(2, float(member.sum)), *buckets)
+    return labels + message(3 if kind == "counter" else 2, double(1, float(member.value)))

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -104,10 +105,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(kind: str, path: Path, rounds: int) -> dict[str, float]:
-    """One measurement in a fresh interpreter."""
+def run_child(kind: str, path: Path, rounds: int, script: str = __file__) -> dict[str, float]:
+    """One measurement in a fresh interpreter: `script --child KIND PATH ROUNDS` prints it as JSON."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path), str(rounds)],
+        [sys.executable, script, "--child", kind, str(path), str(rounds)],
         check=True,
         capture_output=True,
         text=True,
@@ -153,16 +154,43 @@ def machine() -> str:
     )
 
 
-def main() -> None:
+def print_header(columns: Sequence[str]) -> None:
+    """A Markdown table's header row and rule."""
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("-" * (len(column) + 2) for column in columns) + "|")
+
+
+def print_row(cells: Sequence[str], columns: Sequence[str], left: int | None = None) -> None:
+    """A Markdown table row, each cell right-aligned to its column's width (column `left` left-aligned)."""
+    aligned = (
+        cell.ljust(len(column)) if index == left else cell.rjust(len(column))
+        for index, (cell, column) in enumerate(zip(cells, columns, strict=True))
+    )
+    print("| " + " | ".join(aligned) + " |")
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    """A benchmark script's options: `--quick`, and `--child` (the fresh interpreter of run_child)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1k series, few rounds")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "ROUNDS"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        kind, path, rounds = args.child
-        print(json.dumps(measure(kind, Path(path), int(rounds))))
+    return parser
+
+
+def child(args: argparse.Namespace, measure: Callable[[str, Path, int], dict[str, float]]) -> bool:
+    """With `--child`: one measurement printed as JSON for run_child, and True."""
+    if not args.child:
+        return False
+    kind, path, rounds = args.child
+    print(json.dumps(measure(kind, Path(path), int(rounds))))
+    return True
+
+
+def main() -> None:
+    args = arguments(__doc__ or "").parse_args()
+    if child(args, measure):
         return
 
     sys.path.insert(0, str(BENCHMARKS))
@@ -175,8 +203,7 @@ def main() -> None:
         "client/cold", "client/warm", "RSS cold", "RSS warm", "RSS client",
     )  # fmt: skip
     print("CPU in us per sample (time.process_time, best of N); peak RSS in MB (VmHWM)")
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join("-" * (len(column) + 2) for column in columns) + "|")
+    print_header(columns)
     with tempfile.TemporaryDirectory() as tmp:
         for size, per_family in sizes:
             path = Path(tmp) / f"payload-{size}-{per_family}.prom"
@@ -192,11 +219,7 @@ def main() -> None:
                 f"{us['client'] / us['cold']:.1f}x", f"{us['client'] / us['warm']:.1f}x",
                 f"{rss['cold']:.0f}", f"{rss['warm']:.0f}", f"{rss['client']:.0f}",
             )  # fmt: skip
-            print(
-                "| "
-                + " | ".join(cell.rjust(len(column)) for cell, column in zip(cells, columns, strict=True))
-                + " |"
-            )
+            print_row(cells, columns)
     print()
     print("cold start (import of the handler module in a fresh interpreter, best of 3):")
     for handler in HANDLERS:

@@ -8,7 +8,6 @@ the built-in receiver.
 """
 
 import io
-import struct
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from binaries import require_binary
 from http_servers import LocalServer, body_route
 from promscrape.local.prometheus import LocalPrometheus
 from promscrape.local.runner import LocalOptions, LocalRun
+from protowire import COUNTER, HISTOGRAM, double, family, field, label, uvarint, zigzag
 
 pytestmark = pytest.mark.integration
 
@@ -28,59 +28,20 @@ OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 EXEMPLAR_S = int(time.time()) - 30  # recent: Prometheus keeps exemplars in a circular buffer by time
 
 
-def uvarint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def field(number: int, wire_type: int, payload: bytes | int) -> bytes:
-    """One protobuf field: a varint value, or bytes (length-prefixed for wire type 2, raw for 1)."""
-    tag = uvarint(number << 3 | wire_type)
-    if isinstance(payload, int):
-        return tag + uvarint(payload)
-    if wire_type == 2:
-        return tag + uvarint(len(payload)) + payload
-    return tag + payload
-
-
-def double(number: int, value: float) -> bytes:
-    return field(number, 1, struct.pack("<d", value))
-
-
-def zigzag(value: int) -> int:
-    return (value << 1) ^ (value >> 63)
-
-
-def label(name: str, value: str) -> bytes:
-    return field(1, 2, field(1, 2, name.encode()) + field(2, 2, value.encode()))
-
-
 def exemplar(trace_id: str, value: float, seconds: int) -> bytes:
     return label("trace_id", trace_id) + double(2, value) + field(3, 2, field(1, 0, seconds))
-
-
-def family(name: str, help_text: str, kind: int, metric: bytes) -> bytes:
-    body = (
-        field(1, 2, name.encode()) + field(2, 2, help_text.encode()) + field(3, 0, kind) + field(4, 2, metric)
-    )
-    return uvarint(len(body)) + body
 
 
 # A counter with an exemplar, and an integer native histogram (schema 0, zero bucket 1, buckets
 # (0.5,1]: 3 and (1,2]: 1 as deltas 3, -2) with an exemplar, as client_golang writes them.
 PROTOBUF_BODY = family(
     "rich_requests_total",
-    "Requests.",
-    0,
+    COUNTER,
     label("path", "/a") + field(3, 2, double(1, 7.0) + field(2, 2, exemplar("abc", 0.5, EXEMPLAR_S))),
+    help_text="Requests.",
 ) + family(
     "rich_latency_seconds",
-    "Latency.",
-    4,
+    HISTOGRAM,
     label("path", "/a")
     + field(
         7,
@@ -94,6 +55,7 @@ PROTOBUF_BODY = family(
         + field(13, 2, uvarint(zigzag(3)) + uvarint(zigzag(-2)))
         + field(16, 2, exemplar("def", 0.7, EXEMPLAR_S)),
     ),
+    help_text="Latency.",
 )
 OPENMETRICS_BODY = (
     "# TYPE rich_events counter\n"

@@ -1,7 +1,8 @@
 """`promscrape parse` on every format: metadata, samples, exemplars, native histograms, errors.
 
-Expositions are the conformance files of each format and protobuf bodies built here with a tiny
-independent encoder (field numbers of REFERENCE §5), so the expected lines are exact.
+Expositions are the conformance files of each format and protobuf bodies built with the tiny
+independent encoder of tests/protowire.py (field numbers of REFERENCE §5), so the expected lines
+are exact.
 """
 
 import gzip
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from promscrape.cli import main, scraped_samples
 from promscrape.exposition.model import ParseError
+from protowire import double, family, label, message, sint, uint, uvarint, zigzag
 
 TEXT = "text/plain; version=0.0.4"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
@@ -34,42 +36,11 @@ def parse(tmp_path: Path, body: bytes, content_type: str | None) -> tuple[int, s
     return run(["parse", *options, str(path)])
 
 
-# ---------------------------------------------------------------- a tiny protobuf encoder
-
-
-def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def zigzag(value: int) -> int:
-    return (value << 1) ^ (value >> 63)
-
-
-def number(field: int, value: int) -> bytes:
-    return varint(field << 3) + varint(value)
-
-
-def double(field: int, value: float) -> bytes:
-    return varint(field << 3 | 1) + struct.pack("<d", value)
-
-
-def message(field: int, *parts: bytes | str) -> bytes:
-    payload = b"".join(part.encode() if isinstance(part, str) else part for part in parts)
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
-def label(name: str, value: str) -> bytes:
-    return message(1, message(1, name), message(2, value))
+# ---------------------------------------------------------------- protobuf bodies (tests/protowire.py)
 
 
 def timestamp(field: int, seconds: int, nanos: int = 0) -> bytes:
-    return message(field, number(1, seconds), number(2, nanos))
+    return message(field, uint(1, seconds), uint(2, nanos))
 
 
 def exemplar(field: int, value: float, *labels: bytes) -> bytes:
@@ -77,29 +48,22 @@ def exemplar(field: int, value: float, *labels: bytes) -> bytes:
 
 
 def span(field: int, offset: int, length: int) -> bytes:
-    return message(field, number(1, zigzag(offset)), number(2, length))
-
-
-def family(name: str, kind: int, *metrics: bytes, help_text: str = "", unit: str = "") -> bytes:
-    """A delimited MetricFamily; kind: COUNTER=0 GAUGE=1 SUMMARY=2 UNTYPED=3 HISTOGRAM=4 GAUGE_HISTOGRAM=5."""
-    body = message(1, name) + (message(2, help_text) if help_text else b"") + number(3, kind)
-    body += b"".join(message(4, metric) for metric in metrics) + (message(5, unit) if unit else b"")
-    return varint(len(body)) + body
+    return message(field, sint(1, offset), uint(2, length))
 
 
 NATIVE = b"".join(
     [
-        number(1, 10),
+        uint(1, 10),
         double(2, 12.5),
-        message(3, number(1, 4), double(2, 1.0)),
-        number(5, zigzag(0)),
+        message(3, uint(1, 4), double(2, 1.0)),
+        sint(5, 0),
         double(6, 0.001),
-        number(7, 2),
+        uint(7, 2),
         span(9, 0, 2),
-        message(10, *(varint(zigzag(d)) for d in (2, -1))),
+        message(10, *(uvarint(zigzag(d)) for d in (2, -1))),
         span(12, 0, 2),
         span(12, 1, 2),
-        message(13, *(varint(zigzag(d)) for d in (1, 1, -1, 1))),
+        message(13, *(uvarint(zigzag(d)) for d in (1, 1, -1, 1))),
         timestamp(15, 1_700_000_000, 500_000_000),
         exemplar(16, 0.7, label("trace_id", "abc")),
     ]
@@ -108,17 +72,17 @@ FLOAT_NATIVE = b"".join(
     [
         double(4, 6.5),
         double(2, -1.25),
-        number(5, zigzag(-1)),
+        sint(5, -1),
         span(12, -1, 2),
         message(14, struct.pack("<2d", 1.5, 5.0)),
     ]
 )
 CLASSIC = b"".join(
     [
-        number(1, 7),
+        uint(1, 7),
         double(2, 3.5),
-        message(3, number(1, 2), double(2, 1.0), exemplar(3, 0.5, label("id", "b1"))),
-        message(3, number(1, 5), double(2, 2.0)),
+        message(3, uint(1, 2), double(2, 1.0), exemplar(3, 0.5, label("id", "b1"))),
+        message(3, uint(1, 5), double(2, 2.0)),
     ]
 )
 
@@ -132,7 +96,7 @@ PROTOBUF_BODY = b"".join(
             help_text="Requests.",
         ),
         family(
-            "temperature_celsius", 1, label("room", 'a "b"') + message(2, double(1, 21.5)) + number(6, 1000)
+            "temperature_celsius", 1, label("room", 'a "b"') + message(2, double(1, 21.5)) + uint(6, 1000)
         ),
         family(
             "latency_seconds",
@@ -143,10 +107,8 @@ PROTOBUF_BODY = b"".join(
         ),
         family("depth", 5, message(7, FLOAT_NATIVE)),
         family("size_bytes", 4, message(7, CLASSIC)),
-        family(
-            "rpc", 2, message(4, number(1, 3), double(2, 0.9), message(3, double(1, 0.5), double(2, 0.25)))
-        ),
-        family("plain", 3, message(5, double(1, 1e6)) + number(6, 0)),
+        family("rpc", 2, message(4, uint(1, 3), double(2, 0.9), message(3, double(1, 0.5), double(2, 0.25)))),
+        family("plain", 3, message(5, double(1, 1e6)) + uint(6, 0)),
     ]
 )
 

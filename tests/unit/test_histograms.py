@@ -28,6 +28,7 @@ from promscrape.histograms import (
     apply_bucket_limit,
     apply_min_bucket_factor,
     compact,
+    compact_buckets,
     convert_classic_to_nhcb,
     pick_schema,
     reduce_resolution,
@@ -447,6 +448,57 @@ def test_compact(name: str, floats: bool) -> None:
 def test_compact_shapes(h: NativeHistogram, max_empty: int, spans, buckets) -> None:
     got = compact(h, max_empty)
     assert (got.positive_spans, got.positive_buckets) == (spans, buckets)
+
+
+# compact_buckets, one side as lists (the protobuf parser's Compact(0) uses it through compact).
+BUCKET_CASES = [
+    ("nothing to do", [1, 2], [[1, 2]], 0, True, [1, 2], [[1, 2]]),
+    ("empty span removed", [], [[0, 0]], 0, True, [], []),
+    ("zero-offset spans merged", [1, 1], [[-1, 1], [0, 1]], 0, True, [1, 1], [[-1, 2]]),
+    (
+        "zero-length span carries its offset",
+        [1, 1],
+        [[1, 1], [2, 0], [3, 1]],
+        0,
+        True,
+        [1, 1],
+        [[1, 1], [5, 1]],
+    ),
+    ("empty bucket inside splits the span", [2, -2, 5], [[1, 3]], 0, True, [2, 3], [[1, 1], [1, 1]]),
+    ("leading and trailing empties cut", [0, 0, 3, -3], [[0, 4]], 0, True, [3], [[2, 1]]),
+    ("whole empty span dropped", [3, -3, 0, 4], [[0, 1], [1, 2], [1, 1]], 0, True, [3, 1], [[0, 1], [4, 1]]),
+    ("floats", [0.0, 1.5, 0.0, 0.0, 2.0], [[0, 5]], 0, False, [1.5, 2.0], [[1, 1], [2, 1]]),
+    ("few empties kept with max 2", [2, -2, 0, 5], [[0, 4]], 2, True, [2, -2, 0, 5], [[0, 4]]),
+    ("spans closer than max merged", [2, 3], [[0, 1], [2, 1]], 2, True, [2, -2, 0, 5], [[0, 4]]),
+    ("mismatched spans left alone", [1, 2, 3], [[0, 2]], 0, True, [1, 2, 3], [[0, 2]]),
+    ("negative later offset left alone", [0, 1], [[0, 1], [-1, 1]], 0, True, [0, 1], [[0, 1], [-1, 1]]),
+    (
+        "offsets add up as Go's int32",
+        [1, 1],
+        [[0, 1], [2**31 - 1, 0], [1, 1]],
+        0,
+        True,
+        [1, 1],
+        [[0, 1], [-(2**31), 1]],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("buckets", "spans", "max_empty", "deltas", "want_buckets", "want_spans"),
+    [case[1:] for case in BUCKET_CASES],
+    ids=[case[0] for case in BUCKET_CASES],
+)
+def test_compact_buckets(
+    buckets: list[int] | list[float],
+    spans: list[list[int]],
+    max_empty: int,
+    deltas: bool,
+    want_buckets: list[int] | list[float],
+    want_spans: list[list[int]],
+) -> None:
+    copied = [list(span) for span in spans]  # compact_buckets edits its arguments
+    assert compact_buckets(list(buckets), copied, max_empty, deltas) == (want_buckets, want_spans)
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,11 +19,21 @@ from hypothesis import strategies as st
 from promscrape import native
 from promscrape.exposition import protobuf
 from promscrape.exposition.model import Exposition
-from test_protobuf_parser import FAMILY2, FAMILY3, bits, comparable, delimited, field, forget, generic_parse
+from protowire import (
+    COUNTER,
+    GAUGE,
+    GAUGE_HISTOGRAM,
+    HISTOGRAM,
+    UNTYPED,
+    delimited,
+    double,
+    family,
+    field,
+    label,
+)
+from test_protobuf_parser import FAMILY2, FAMILY3, bits, changed, comparable, forget, generic_parse
 
 C = protobuf._NATIVE
-U64 = (1 << 64) - 1
-COUNTER, GAUGE, UNTYPED, HISTOGRAM, GAUGE_HISTOGRAM = 0, 1, 3, 4, 5
 
 
 def test_the_readers_are_built() -> None:
@@ -32,15 +42,7 @@ def test_the_readers_are_built() -> None:
     assert C is native.ACCELERATOR, "promscrape._native predates the pb_* readers: rebuild it"
 
 
-# ---- a tiny encoder -------------------------------------------------------------------------------
-
-
-def label(name: bytes, value: bytes) -> bytes:
-    return field(1, 2, field(1, 2, name) + field(2, 2, value))
-
-
-def double(number: int, value: float) -> bytes:
-    return field(number, 1, struct.pack("<d", value))
+# ---- Metric fields (on tests/protowire.py) -------------------------------------------------------
 
 
 def value(number: int, value: float) -> bytes:
@@ -49,7 +51,7 @@ def value(number: int, value: float) -> bytes:
 
 
 def timestamp(ms: int) -> bytes:
-    return field(6, 0, ms & U64)
+    return field(6, 0, ms)
 
 
 def bucket(count: int, bound: float, *extra: bytes) -> bytes:
@@ -58,14 +60,6 @@ def bucket(count: int, bound: float, *extra: bytes) -> bytes:
 
 def histogram(*fields: bytes) -> bytes:
     return field(7, 2, b"".join(fields))
-
-
-def family(name: bytes, kind: int, *metrics: bytes) -> bytes:
-    return field(1, 2, name) + field(3, 0, kind) + b"".join(field(4, 2, metric) for metric in metrics)
-
-
-def body(*families: bytes) -> bytes:
-    return delimited(*families)
 
 
 def parse(data: bytes, readers: Any, native_histograms: bool = False, classic: bool = False) -> Exposition:
@@ -160,7 +154,7 @@ def test_value_readers_take_the_common_shape(metrics: list[bytes], taken: int) -
     got = C.pb_values(data, ranges, 0, protobuf._Name("c").parts, 0x1A, keys, values, timestamps, series)
     assert got == taken
     assert len(keys) == len(values) == len(timestamps) == taken
-    assert_same(body(family(b"c_total", COUNTER, *metrics)))
+    assert_same(family(b"c_total", COUNTER, *metrics))
 
 
 def test_value_readers_start_at_the_index() -> None:
@@ -179,22 +173,22 @@ def test_value_readers_start_at_the_index() -> None:
 SAMPLE_CASES = [
     (
         "legacy",
-        body(family(b"c_total", COUNTER, label(b"a", b"1") + value(3, 2.5) + timestamp(9), value(3, 1.0))),
+        family(b"c_total", COUNTER, label(b"a", b"1") + value(3, 2.5) + timestamp(9), value(3, 1.0)),
         [('c_total{a="1"}', 2.5, 9, ("c_total", (("a", "1"),))), ("c_total", 1.0, None, ("c_total", ()))],
     ),
     (
         "quoted names, escaped values",
-        body(family(b"g.x", GAUGE, label(b"a.b", b'q"\\\n') + label(b"c", "é".encode()) + value(2, 1.0))),
+        family(b"g.x", GAUGE, label(b"a.b", b'q"\\\n') + label(b"c", "é".encode()) + value(2, 1.0)),
         [('{"g.x","a.b"="q\\"\\\\\\n",c="é"}', 1.0, None, ("g.x", (("a.b", 'q"\\\n'), ("c", "é"))))],
     ),
     (
         "untyped reads its own field",
-        body(family(b"u", UNTYPED, value(5, 3.0) + value(2, 4.0), value(3, 4.0))),
+        family(b"u", UNTYPED, value(5, 3.0) + value(2, 4.0), value(3, 4.0)),
         [("u", 3.0, None, ("u", ())), ("u", 0.0, None, ("u", ()))],
     ),
     (
         "non-legacy family, no labels",
-        body(family(b"u.v", UNTYPED, value(5, 1.0))),
+        family(b"u.v", UNTYPED, value(5, 1.0)),
         [('{"u.v"}', 1.0, None, ("u.v", ()))],
     ),
 ]
@@ -264,12 +258,12 @@ def test_classic_readers_take_the_common_shape(metrics: list[bytes], taken: int)
         == taken
     )
     for kind in (HISTOGRAM, GAUGE_HISTOGRAM):
-        assert_same(body(family(b"h", kind, *metrics)))
+        assert_same(family(b"h", kind, *metrics))
 
 
 def test_classic_samples_and_series() -> None:
     more = label(b"a", b"2") + histogram(double(4, 1.5), field(1, 0, 9), bucket(1, 0.25, double(4, 0.5)))
-    result = assert_same(body(family(b"h.x", HISTOGRAM, CLASSIC + timestamp(3), more)))
+    result = assert_same(family(b"h.x", HISTOGRAM, CLASSIC + timestamp(3), more))
     got = [
         (key, value, ts, result.series[key])
         for key, value, ts in zip(result.keys, result.values, result.timestamps, strict=True)
@@ -294,7 +288,7 @@ def test_native_and_classic_metrics_in_turn() -> None:
     native_metric = LABELS + histogram(
         field(1, 0, 2), field(12, 2, field(1, 0, 0) + field(2, 0, 1)), field(13, 2, b"\x04")
     )
-    data = body(family(b"h", HISTOGRAM, CLASSIC, native_metric, CLASSIC, CLASSIC))
+    data = family(b"h", HISTOGRAM, CLASSIC, native_metric, CLASSIC, CLASSIC)
     assert_same(data)
     assert len(parse(data, C).histograms) == 0
     native_only = parse(data, C, native_histograms=True)
@@ -340,7 +334,7 @@ def test_the_readers_do_the_per_metric_work(monkeypatch: pytest.MonkeyPatch) -> 
 
     metrics = [label(b"a", b"%d" % n) + label(b"b", b"x") + value(2, float(n)) for n in range(50)]
     histograms = [label(b"a", b"%d" % n) + histogram(field(1, 0, n), bucket(n, 1.0)) for n in range(50)]
-    data = body(family(b"g", GAUGE, *metrics), family(b"h", HISTOGRAM, *histograms))
+    data = family(b"g", GAUGE, *metrics) + family(b"h", HISTOGRAM, *histograms)
     monkeypatch.setattr(protobuf, "_decode", counted)
     result = parse(data, C)
     assert calls == ["MetricFamily", "Metric", "MetricFamily", "Metric"]
@@ -394,14 +388,14 @@ def test_fuzz_protobuf_package_bodies(families: list[tuple[int, str, list[Any]]]
     assert_same(data)
 
 
-FUZZ_BASE = body(
+FUZZ_BASE = (
     family(
         b"c_total", COUNTER, CANONICAL + timestamp(4), label(b"a.b", b'"\\\n') + value(3, 2.0), value(3, 3.0)
-    ),
-    family(b"g", GAUGE, label(b"a", b"1") + value(2, 1.0), label(b"a", b"2") + value(2, 2.0)),
-    family(
+    )
+    + family(b"g", GAUGE, label(b"a", b"1") + value(2, 1.0), label(b"a", b"2") + value(2, 2.0))
+    + family(
         b"h", HISTOGRAM, CLASSIC, label(b"a", b"2") + histogram(field(1, 0, 1), bucket(1, 0.5)) + timestamp(5)
-    ),
+    )
 )
 
 
@@ -409,10 +403,8 @@ FUZZ_BASE = body(
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4), st.integers(0, 10_000))
 def test_fuzz_mutated_bodies(changes: list[tuple[int, int]], cut: int) -> None:
     """Bytes changed and the body cut: the same samples, series and error (text and offset)."""
-    mutated = bytearray(FUZZ_BASE)
-    for position, byte in changes:
-        mutated[position % len(mutated)] = byte
-    assert_same(bytes(mutated[: len(mutated) - cut % 30]))
+    mutated = changed(FUZZ_BASE, changes)
+    assert_same(mutated[: len(mutated) - cut % 30])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -523,7 +515,7 @@ def test_a_bound_that_empties_the_ranges() -> None:
 def big_body() -> bytes:
     metrics = [label(b"pod", b"p%d" % n) + label(b"job", b"j") + value(3, float(n)) for n in range(300)]
     histograms = [label(b"pod", b"p%d" % n) + histogram(field(1, 0, n), bucket(n, 0.5)) for n in range(100)]
-    return body(family(b"c_total", COUNTER, *metrics), family(b"h", HISTOGRAM, *histograms))
+    return family(b"c_total", COUNTER, *metrics) + family(b"h", HISTOGRAM, *histograms)
 
 
 def test_no_memory_is_kept_across_parses() -> None:
@@ -546,6 +538,6 @@ def test_no_memory_is_kept_across_parses() -> None:
 
 def test_values_keep_their_bits() -> None:
     stale = struct.pack("<Q", 0x7FF0000000000002)
-    data = body(family(b"g", GAUGE, field(2, 2, b"\x09" + stale), value(2, -0.0)))
+    data = family(b"g", GAUGE, field(2, 2, b"\x09" + stale), value(2, -0.0))
     result = parse(data, C)
     assert [bits(number) for number in result.values] == [0x7FF0000000000002, bits(-0.0)]

@@ -6,7 +6,6 @@ prometheus_client's own choose_encoder, as a Python exporter does.
 """
 
 import gzip
-import struct
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -23,6 +22,7 @@ from promscrape.exposition.fast import FastTextParser
 from promscrape.exposition.openmetrics import OpenMetricsParser
 from promscrape.exposition.protobuf import ProtobufParser
 from promscrape.http import fetch, new_pool, scrape_headers
+from protowire import GAUGE, HISTOGRAM, double, family, label, message, sint, uint, uvarint, zigzag
 
 PROTO_CT = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 OM_CT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -34,69 +34,22 @@ TEXT_BODY = b'# TYPE g gauge\ng{x="1"} 2 1500\n'
 OM_BODY = b'# TYPE g gauge\ng{x="1"} 2 1.5\n# EOF\n'
 
 
-# ---- a tiny, independent protobuf encoder for io.prometheus.client.MetricFamily ----
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _double(number: int, value: float) -> bytes:
-    return _varint(number << 3 | 1) + struct.pack("<d", value)
-
-
-def _uint(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _zigzag(value: int) -> int:
-    return (value << 1) ^ (value >> 63)
-
-
-def _sint(number: int, value: int) -> bytes:
-    return _uint(number, _zigzag(value))
-
-
-def _family(name: str, kind: int, *metrics: bytes) -> bytes:
-    """A delimited MetricFamily: its length varint, then name (1), type (3), metrics (4)."""
-    body = _field(1, name.encode()) + _uint(3, kind) + b"".join(_field(4, m) for m in metrics)
-    return _varint(len(body)) + body
-
-
-def _label(name: str, value: str) -> bytes:
-    return _field(1, _field(1, name.encode()) + _field(2, value.encode()))
-
-
-GAUGE, HISTOGRAM = 1, 4
 # g{x="1"} 2 at 1500 ms (Metric: 1 label, 2 gauge, 6 timestamp_ms).
-PROTO_BODY = _family("g", GAUGE, _label("x", "1") + _field(2, _double(1, 2.0)) + _uint(6, 1500))
+PROTO_BODY = family("g", GAUGE, label("x", "1") + message(2, double(1, 2.0)) + uint(6, 1500))
 # A histogram exposed both ways: classic buckets le=1: 1 and a native schema-0 bucket (1,2]: 1.
-BOTH_HISTOGRAM = _family(
+BOTH_HISTOGRAM = family(
     "h",
     HISTOGRAM,
-    _field(
+    message(
         7,
-        _uint(1, 2)  # sample_count
-        + _double(2, 3.0)  # sample_sum
-        + _field(3, _uint(1, 1) + _double(2, 1.0))  # bucket: cumulative_count 1, upper_bound 1
-        + _sint(5, 0)  # schema
-        + _double(6, 0.001)  # zero_threshold
-        + _uint(7, 1)  # zero_count
-        + _field(12, _sint(1, 1) + _uint(2, 1))  # positive_span {offset 1, length 1}
-        + _field(13, _varint(_zigzag(1))),  # positive_delta [1], packed
+        uint(1, 2)  # sample_count
+        + double(2, 3.0)  # sample_sum
+        + message(3, uint(1, 1) + double(2, 1.0))  # bucket: cumulative_count 1, upper_bound 1
+        + sint(5, 0)  # schema
+        + double(6, 0.001)  # zero_threshold
+        + uint(7, 1)  # zero_count
+        + message(12, sint(1, 1) + uint(2, 1))  # positive_span {offset 1, length 1}
+        + message(13, uvarint(zigzag(1))),  # positive_delta [1], packed
     ),
 )
 

@@ -2,9 +2,10 @@
 
 Vectors are MetricFamily messages written in protobuf text format and serialised by the `protobuf`
 package from a metrics.proto schema built here (proto3: packed repeated scalars, proto2: unpacked),
-plus raw bytes from a tiny independent encoder for what no encoder writes (bad wire data). Every
-test runs twice: with the C readers of the common shapes (native/native.c `pb_*`) and without
-(the Python paths alone); tests/unit/test_native_protobuf.py checks the C readers further.
+plus raw bytes from the tiny independent encoder of tests/protowire.py for what no encoder writes
+(bad wire data). Every test runs twice: with the C readers of the common shapes
+(native/native.c `pb_*`) and without (the Python paths alone); tests/unit/test_native_protobuf.py
+checks the C readers further.
 """
 
 import gzip
@@ -20,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from promscrape.exposition import fast, protobuf
 from promscrape.exposition.model import Exemplar, Exposition, NativeHistogram
-from promscrape.exposition.protobuf import ProtobufParser, compact_buckets, parse_protobuf
+from promscrape.exposition.protobuf import ProtobufParser, parse_protobuf
 from promscrape.exposition.render import render_samples
+from protowire import delimited, field, uvarint
 
 F = descriptor_pb2.FieldDescriptorProto
 TS = ".google.protobuf.Timestamp"
@@ -128,32 +130,17 @@ def readers(request: pytest.FixtureRequest) -> Iterator[str]:
     protobuf._NATIVE = C_READERS
 
 
-def uvarint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def field(number: int, wire_type: int, payload: bytes | int) -> bytes:
-    """One field by hand: a varint value, or raw bytes (length-prefixed for wire type 2)."""
-    tag = uvarint(number << 3 | wire_type)
-    if isinstance(payload, int):
-        return tag + uvarint(payload)
-    if wire_type == 2:
-        return tag + uvarint(len(payload)) + payload
-    return tag + payload
-
-
-def delimited(*messages: bytes) -> bytes:
-    return b"".join(uvarint(len(message)) + message for message in messages)
-
-
 def encode(*texts: str, family: Any = FAMILY3) -> bytes:
     """Families in protobuf text format, serialised and length-delimited."""
     return delimited(*(text_format.Parse(text, family()).SerializeToString() for text in texts))
+
+
+def changed(body: bytes, changes: list[tuple[int, int]]) -> bytes:
+    """`body` with each (position, byte) change made, positions wrapping around (fuzzing)."""
+    mutated = bytearray(body)
+    for position, value in changes:
+        mutated[position % len(mutated)] = value
+    return bytes(mutated)
 
 
 def samples(result: Exposition) -> list[tuple[str, float, int | None]]:
@@ -1010,57 +997,15 @@ DIFFERENTIAL_BODY = encode(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4), st.integers(1, 10_000))
 def test_fuzz_fast_paths_against_the_generic_decoder(changes: list[tuple[int, int]], cut: int) -> None:
-    mutated = bytearray(DIFFERENTIAL_BODY)
-    for position, value in changes:
-        mutated[position % len(mutated)] = value
-    body = bytes(mutated[: len(mutated) - cut % 20])
+    body = changed(DIFFERENTIAL_BODY, changes)
+    body = body[: len(body) - cut % 20]
     reference = comparable(generic_parse(body))
     forget()
     assert comparable(parse_protobuf(body, native_histograms=True, classic_histograms=True)) == reference
     assert comparable(parse_protobuf(body, native_histograms=True, classic_histograms=True)) == reference
 
 
-# ---- Compact ----------------------------------------------------------------------------------------
-
-COMPACT_CASES = [
-    ("nothing to do", [1, 2], [[1, 2]], 0, True, [1, 2], [[1, 2]]),
-    ("empty span removed", [], [[0, 0]], 0, True, [], []),
-    ("zero-offset spans merged", [1, 1], [[-1, 1], [0, 1]], 0, True, [1, 1], [[-1, 2]]),
-    (
-        "zero-length span carries its offset",
-        [1, 1],
-        [[1, 1], [2, 0], [3, 1]],
-        0,
-        True,
-        [1, 1],
-        [[1, 1], [5, 1]],
-    ),
-    ("empty bucket inside splits the span", [2, -2, 5], [[1, 3]], 0, True, [2, 3], [[1, 1], [1, 1]]),
-    ("leading and trailing empties cut", [0, 0, 3, -3], [[0, 4]], 0, True, [3], [[2, 1]]),
-    ("whole empty span dropped", [3, -3, 0, 4], [[0, 1], [1, 2], [1, 1]], 0, True, [3, 1], [[0, 1], [4, 1]]),
-    ("floats", [0.0, 1.5, 0.0, 0.0, 2.0], [[0, 5]], 0, False, [1.5, 2.0], [[1, 1], [2, 1]]),
-    ("few empties kept with max 2", [2, -2, 0, 5], [[0, 4]], 2, True, [2, -2, 0, 5], [[0, 4]]),
-    ("spans closer than max merged", [2, 3], [[0, 1], [2, 1]], 2, True, [2, -2, 0, 5], [[0, 4]]),
-    ("mismatched spans left alone", [1, 2, 3], [[0, 2]], 0, True, [1, 2, 3], [[0, 2]]),
-    ("negative later offset left alone", [0, 1], [[0, 1], [-1, 1]], 0, True, [0, 1], [[0, 1], [-1, 1]]),
-]
-
-
-@pytest.mark.parametrize(
-    ("buckets", "spans", "max_empty", "deltas", "want_buckets", "want_spans"),
-    [case[1:] for case in COMPACT_CASES],
-    ids=[case[0] for case in COMPACT_CASES],
-)
-def test_compact_buckets(
-    buckets: list[Any],
-    spans: list[list[int]],
-    max_empty: int,
-    deltas: bool,
-    want_buckets: list[Any],
-    want_spans: list[list[int]],
-) -> None:
-    copied = [list(span) for span in spans]  # compact_buckets edits its arguments; the cases run twice
-    assert compact_buckets(list(buckets), copied, max_empty, deltas) == (want_buckets, want_spans)
+# ---- Compact(0) (promscrape.histograms.compact_buckets: tests/unit/test_histograms.py) ------------------
 
 
 def test_native_histogram_is_compacted() -> None:
@@ -1106,11 +1051,9 @@ def test_fuzz_random_bytes(body: bytes) -> None:
     st.integers(0, 10_000),
 )
 def test_fuzz_mutated_bodies(body: bytes, changes: list[tuple[int, int]], cut: int) -> None:
-    mutated = bytearray(body)
-    for position, value in changes:
-        mutated[position % len(mutated)] = value
-    check_contract(bytes(mutated))
-    check_contract(bytes(mutated[: cut % len(mutated)]))
+    mutated = changed(body, changes)
+    check_contract(mutated)
+    check_contract(mutated[: cut % len(mutated)])
 
 
 names = st.text(alphabet="abc_:.é", min_size=1, max_size=6)

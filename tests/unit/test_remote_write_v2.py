@@ -11,17 +11,19 @@ from hypothesis import strategies as st
 from promscrape import USER_AGENT
 from promscrape.exposition.model import Exemplar, Metadata, NativeHistogram
 from promscrape.remote_write import decode, v1, v2
+from test_remote_write_v1_rich import (
+    EMPTY_INT,
+    INT_HISTOGRAM,
+    NHCB,
+    STALE_BITS,
+    any_double,
+    double,
+    fill_histogram,
+    from_bits,
+    histograms,
+    int64s,
+)
 from urllib3 import HTTPHeaderDict
-
-STALE_BITS = 0x7FF0000000000002
-
-
-def double(value: float) -> str:
-    return struct.pack("<d", value).hex()
-
-
-def from_bits(bits: int) -> float:
-    return float(struct.unpack("<d", struct.pack("<Q", bits))[0])
 
 
 def bits(value: float) -> int:
@@ -32,28 +34,6 @@ def text(value: str) -> str:
     """A length-delimited string's length and bytes (short strings)."""
     raw = value.encode()
     return f"{len(raw):02x}" + raw.hex()
-
-
-INT_HISTOGRAM = NativeHistogram(
-    schema=-1,
-    zero_threshold=0.001,
-    count=5,
-    sum=3.5,
-    zero_count=1,
-    positive_spans=((-2, 2), (1, 1)),
-    positive_buckets=(1, 1, -1),
-)
-NHCB = NativeHistogram(
-    schema=-53,
-    zero_threshold=0.0,
-    count=7,
-    sum=12.0,
-    zero_count=0,
-    positive_spans=((0, 3),),
-    positive_buckets=(2, 1, -1),
-    custom_values=(1.0, 2.0),
-)
-EMPTY_INT = NativeHistogram(schema=0, zero_threshold=0.0, count=0, sum=0.0, zero_count=0)
 
 
 def test_headers_exact() -> None:
@@ -162,32 +142,6 @@ def test_request_exact_bytes() -> None:
     assert counts == v2.Counts(samples=1)
 
 
-def fill_histogram(message: Any, h: NativeHistogram, ts_ms: int, start_ts_ms: int, hint: int) -> None:
-    """The protobuf message of h as Prometheus's FromIntHistogram/FromFloatHistogram fill it."""
-    if h.is_float:
-        message.count_float = h.count
-        message.zero_count_float = h.zero_count
-        message.negative_counts.extend(h.negative_buckets)
-        message.positive_counts.extend(h.positive_buckets)
-    else:
-        message.count_int = h.count
-        message.zero_count_int = h.zero_count
-        message.negative_deltas.extend(h.negative_buckets)
-        message.positive_deltas.extend(h.positive_buckets)
-    # Go omits a -0.0 scalar (`!= 0`); upb writes it: give upb the +0.0 Go sends
-    message.sum = h.sum if h.sum != 0.0 else 0.0
-    message.schema = h.schema
-    message.zero_threshold = h.zero_threshold if h.zero_threshold != 0.0 else 0.0
-    for offset, length in h.negative_spans:
-        message.negative_spans.add(offset=offset, length=length)
-    for offset, length in h.positive_spans:
-        message.positive_spans.add(offset=offset, length=length)
-    message.reset_hint = hint
-    message.timestamp = ts_ms
-    message.custom_values.extend(h.custom_values)
-    message.start_timestamp = start_ts_ms
-
-
 def protobuf_request(series: list[v2.Series]) -> Any:
     """The Request the protobuf package builds of the same series, symbols assigned in Prometheus's
     order (labels, help, unit, then exemplar labels sorted by name), every series' metadata set."""
@@ -212,13 +166,8 @@ def protobuf_request(series: list[v2.Series]) -> Any:
                 value=value, timestamp=sample.timestamp_ms, start_timestamp=sample.start_timestamp_ms
             )
         for point in one.histograms:
-            fill_histogram(
-                ts.histograms.add(),
-                point.histogram,
-                point.timestamp_ms,
-                point.start_timestamp_ms,
-                point.reset_hint,
-            )
+            histogram = ts.histograms.add(start_timestamp=point.start_timestamp_ms)
+            fill_histogram(histogram, point.histogram, point.timestamp_ms, point.reset_hint)
         for exemplar in one.exemplars:
             proto = ts.exemplars.add(value=exemplar.value if exemplar.value != 0.0 else 0.0)
             proto.timestamp = exemplar.timestamp_ms or 0
@@ -562,37 +511,7 @@ def test_decoder_fails_only_with_its_errors(body: bytes) -> None:
     assert {text for d in decoded for pair in d.labels for text in pair} <= symbols
 
 
-def int64s() -> st.SearchStrategy[int]:
-    return st.integers(min_value=-(2**63), max_value=2**63 - 1)
-
-
-any_double = st.integers(0, 2**64 - 1).map(from_bits)
 label_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
-spans = st.lists(
-    st.tuples(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(0, 2**32 - 1)), max_size=3
-)
-
-
-@st.composite
-def histograms(draw: st.DrawFn) -> NativeHistogram:
-    is_float = draw(st.booleans())
-    count: st.SearchStrategy[Any] = any_double if is_float else st.integers(0, 2**64 - 1)
-    buckets: st.SearchStrategy[Any] = any_double if is_float else int64s()
-    return NativeHistogram(
-        schema=draw(st.sampled_from([-53, *range(-4, 9)])),
-        zero_threshold=draw(any_double),
-        count=draw(count),
-        sum=draw(any_double),
-        zero_count=draw(count),
-        positive_spans=tuple(draw(spans)),
-        positive_buckets=tuple(draw(st.lists(buckets, max_size=4))),
-        negative_spans=tuple(draw(spans)),
-        negative_buckets=tuple(draw(st.lists(buckets, max_size=4))),
-        is_float=is_float,
-        custom_values=tuple(draw(st.lists(any_double, max_size=2))),
-    )
-
-
 metadata = st.none() | st.builds(
     Metadata,
     st.sampled_from(

@@ -3,6 +3,7 @@ every rule of REFERENCE §3, with exact series, values, metadata and error texts
 names have their own file, test_text_utf8.py."""
 
 import struct
+from collections.abc import Callable
 
 import pytest
 from promscrape import exposition
@@ -14,18 +15,24 @@ from promscrape.exposition.text import make_series, parse_text
 Sample = tuple[str, str, tuple[tuple[str, str], ...], str, int | None]
 
 
+def snapshot(result: Exposition) -> dict[str, object]:
+    """Everything a text parse answers, NaN bits included."""
+    return {
+        "keys": result.keys,
+        "values": [struct.pack("<d", value) for value in result.values],
+        "timestamps": result.timestamps,
+        "series": dict(result.series),
+        "empty_labels": dict(result.empty_labels),
+        "metadata": result.metadata,
+        "error": None if result.error is None else str(result.error),
+    }
+
+
 def parse(body: bytes) -> Exposition:
     """Parse both ways (line shortcut on and off) and insist they agree exactly."""
-    fast = parse_text(body)
-    slow = parse_text(body, line_shortcut=False)
-    assert fast.keys == slow.keys
-    assert [struct.pack("<d", v) for v in fast.values] == [struct.pack("<d", v) for v in slow.values]
-    assert fast.timestamps == slow.timestamps
-    assert dict(fast.series) == dict(slow.series)
-    assert fast.empty_labels == slow.empty_labels
-    assert fast.metadata == slow.metadata
-    assert str(fast.error) == str(slow.error)
-    return fast
+    result = parse_text(body)
+    assert snapshot(parse_text(body, line_shortcut=False)) == snapshot(result)
+    return result
 
 
 def samples(result: Exposition) -> list[Sample]:
@@ -33,6 +40,48 @@ def samples(result: Exposition) -> list[Sample]:
         (key, *result.series[key], format_go(value), ts)
         for key, value, ts in zip(result.keys, result.values, result.timestamps, strict=True)
     ]
+
+
+Accepted = list[tuple[str, bytes, list[Sample]]]
+MetadataCases = list[tuple[str, bytes, dict[str, Metadata]]]
+Rejected = list[tuple[str, bytes, int, str]]
+TableTest = Callable[..., None]
+
+
+def table_tests(
+    parse: Callable[[bytes], Exposition], accepted: Accepted, metadata: MetadataCases, rejected: Rejected
+) -> tuple[TableTest, TableTest, TableTest]:
+    """The table tests of a text test module over its own `parse`: bodies accepted with their
+    samples (id, body, samples), their metadata (id, body, metadata), and bodies rejected with the
+    error's line and text (id, body, line, message). This module and test_text_utf8.py each bind
+    them to their own tables as `test_accepted`, `test_metadata` and `test_rejected`."""
+
+    @pytest.mark.parametrize(
+        ("body", "expected"), [case[1:] for case in accepted], ids=[case[0] for case in accepted]
+    )
+    def test_accepted(body: bytes, expected: list[Sample]) -> None:
+        result = parse(body)
+        assert result.error is None
+        assert samples(result) == expected
+
+    @pytest.mark.parametrize(
+        ("body", "expected"), [case[1:] for case in metadata], ids=[case[0] for case in metadata]
+    )
+    def test_metadata(body: bytes, expected: dict[str, Metadata]) -> None:
+        result = parse(body)
+        assert result.error is None
+        assert result.metadata == expected
+
+    @pytest.mark.parametrize(
+        ("body", "line", "message"), [case[1:] for case in rejected], ids=[case[0] for case in rejected]
+    )
+    def test_rejected(body: bytes, line: int, message: str) -> None:
+        result = parse(body)
+        assert isinstance(result.error, ParseError)
+        assert (result.error.line, result.error.message) == (line, message)
+        assert str(result.error) == f"line {line}: {message}"
+
+    return test_accepted, test_metadata, test_rejected
 
 
 def error_of(body: bytes) -> str | None:
@@ -179,7 +228,7 @@ def test_prometheus_null_bytes_in_label_values(body: bytes, labels: tuple[tuple[
 
 # ---- REFERENCE §3, rule by rule ----
 
-ACCEPTED: list[tuple[str, bytes, list[Sample]]] = [
+ACCEPTED: Accepted = [
     ("space separators", b"a  1   2\n", [("a", "a", (), "1", 2)]),
     ("tab separators", b'a{b="c"}\t\t1 \t 2 \t\n', [('a{b="c"}', "a", (("b", "c"),), "1", 2)]),
     ("no separator after brace", b'a{b="c"}1\n', [('a{b="c"}', "a", (("b", "c"),), "1", None)]),
@@ -281,15 +330,6 @@ ACCEPTED: list[tuple[str, bytes, list[Sample]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), [case[1:] for case in ACCEPTED], ids=[case[0] for case in ACCEPTED]
-)
-def test_accepted(body: bytes, expected: list[Sample]) -> None:
-    result = parse(body)
-    assert result.error is None
-    assert samples(result) == expected
-
-
 def test_nan_is_normalised_to_prometheus_bits() -> None:
     result = parse(b"a NaN\nb nan\n")
     assert [struct.unpack("<Q", struct.pack("<d", v))[0] for v in result.values] == [0x7FF8000000000001] * 2
@@ -314,7 +354,7 @@ def test_null_byte_ends_input(body: bytes, keys: list[str]) -> None:
     assert result.keys == keys
 
 
-METADATA: list[tuple[str, bytes, dict[str, Metadata]]] = [
+METADATA: MetadataCases = [
     ("help and type", b"# HELP a The a.\n# TYPE a counter\n", {"a": Metadata(type="counter", help="The a.")}),
     (
         "every type",
@@ -342,16 +382,7 @@ METADATA: list[tuple[str, bytes, dict[str, Metadata]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), [case[1:] for case in METADATA], ids=[case[0] for case in METADATA]
-)
-def test_metadata(body: bytes, expected: dict[str, Metadata]) -> None:
-    result = parse(body)
-    assert result.error is None
-    assert result.metadata == expected
-
-
-REJECTED: list[tuple[str, bytes, int, str]] = [
+REJECTED: Rejected = [
     ("two blanks before type", b"# TYPE m  counter\n", 1, 'invalid metric type " counter"'),
     ("trailing blank after type", b"# TYPE m counter \n", 1, 'invalid metric type "counter "'),
     ("unknown type", b"# TYPE m info\n", 1, 'invalid metric type "info"'),
@@ -483,14 +514,7 @@ REJECTED: list[tuple[str, bytes, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "line", "message"), [case[1:] for case in REJECTED], ids=[case[0] for case in REJECTED]
-)
-def test_rejected(body: bytes, line: int, message: str) -> None:
-    result = parse(body)
-    assert isinstance(result.error, ParseError)
-    assert (result.error.line, result.error.message) == (line, message)
-    assert str(result.error) == f"line {line}: {message}"
+test_accepted, test_metadata, test_rejected = table_tests(parse, ACCEPTED, METADATA, REJECTED)
 
 
 def test_error_keeps_samples_before_it() -> None:

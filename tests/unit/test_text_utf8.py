@@ -4,8 +4,6 @@ TestUTF8PromParse, the lexer's rules state by state (accept/reject, error texts,
 what prometheus_client exposes under each escaping scheme, and the fast path, which must give
 the same Exposition for every body here."""
 
-import struct
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,41 +18,19 @@ from prometheus_client.core import (
 from prometheus_client.exposition import generate_latest
 from promscrape import exposition
 from promscrape.exposition import Exposition, Metadata, ParseError, fast
-from promscrape.exposition.floats import format_go
-from promscrape.exposition.text import canonical_float_label, parse_text
+from promscrape.exposition.text import canonical_float_label
 from promscrape.names import escape_name, is_valid_label_name, is_valid_metric_name
+from test_text_parser import Accepted, MetadataCases, Rejected, Sample, samples, snapshot, table_tests
+from test_text_parser import parse as parse_careful
 
 Labels = tuple[tuple[str, str], ...]
-Sample = tuple[str, str, Labels, str, int | None]
-
-
-def snapshot(result: Exposition) -> dict[str, object]:
-    """Everything a text parse answers, NaN bits included."""
-    return {
-        "keys": result.keys,
-        "values": [struct.pack("<d", value) for value in result.values],
-        "timestamps": result.timestamps,
-        "series": dict(result.series),
-        "empty_labels": dict(result.empty_labels),
-        "metadata": result.metadata,
-        "error": None if result.error is None else str(result.error),
-    }
 
 
 def parse(body: bytes) -> Exposition:
     """The careful parse, after checking the token lexer alone and the fast path agree with it."""
-    result = parse_text(body)
-    expected = snapshot(result)
-    assert snapshot(parse_text(body, line_shortcut=False)) == expected
-    assert snapshot(fast.parse(body)) == expected
+    result = parse_careful(body)
+    assert snapshot(fast.parse(body)) == snapshot(result)
     return result
-
-
-def samples(result: Exposition) -> list[Sample]:
-    return [
-        (key, *result.series[key], format_go(value), ts)
-        for key, value, ts in zip(result.keys, result.values, result.timestamps, strict=True)
-    ]
 
 
 # ---- Prometheus's TestUTF8PromParse, one row per line of its input ----
@@ -152,7 +128,7 @@ def test_prometheus_utf8_line(line: str, name: str, labels: Labels, value: str) 
 
 # ---- quoted names, rule by rule ----
 
-ACCEPTED: list[tuple[str, bytes, list[Sample]]] = [
+ACCEPTED: Accepted = [
     (
         "quoted metric name",
         b'{"my.metric","label.x"="v"} 1\n',
@@ -238,20 +214,11 @@ ACCEPTED: list[tuple[str, bytes, list[Sample]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), [case[1:] for case in ACCEPTED], ids=[case[0] for case in ACCEPTED]
-)
-def test_accepted(body: bytes, expected: list[Sample]) -> None:
-    result = parse(body)
-    assert result.error is None
-    assert samples(result) == expected
-
-
 def test_empty_quoted_label_recorded_for_honor_labels() -> None:
     assert parse(b'{"a","b.c"=""} 1\n').empty_labels == {'{"a","b.c"=""}': frozenset({"b.c"})}
 
 
-METADATA: list[tuple[str, bytes, dict[str, Metadata]]] = [
+METADATA: MetadataCases = [
     ("quoted TYPE", b'# TYPE "my.metric" counter\n', {"my.metric": Metadata(type="counter")}),
     ("quoted HELP", b'# HELP "my.metric" some help\n', {"my.metric": Metadata(help="some help")}),
     ("blank inside the name", b'# HELP "a b" x\n', {"a b": Metadata(help="x")}),
@@ -271,16 +238,7 @@ METADATA: list[tuple[str, bytes, dict[str, Metadata]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"), [case[1:] for case in METADATA], ids=[case[0] for case in METADATA]
-)
-def test_metadata(body: bytes, expected: dict[str, Metadata]) -> None:
-    result = parse(body)
-    assert result.error is None
-    assert result.metadata == expected
-
-
-REJECTED: list[tuple[str, bytes, int, str]] = [
+REJECTED: Rejected = [
     (
         "quoted name outside braces",
         b'"a" 1\n',
@@ -392,14 +350,7 @@ REJECTED: list[tuple[str, bytes, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "line", "message"), [case[1:] for case in REJECTED], ids=[case[0] for case in REJECTED]
-)
-def test_rejected(body: bytes, line: int, message: str) -> None:
-    result = parse(body)
-    assert isinstance(result.error, ParseError)
-    assert (result.error.line, result.error.message) == (line, message)
-    assert str(result.error) == f"line {line}: {message}"
+test_accepted, test_metadata, test_rejected = table_tests(parse, ACCEPTED, METADATA, REJECTED)
 
 
 def test_error_keeps_quoted_samples_before_it() -> None:

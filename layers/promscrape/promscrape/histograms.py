@@ -16,7 +16,7 @@ place; every function returns new objects):
   factor 2^(2^-schema) is at least `factor`, clamped to [-4, 8], and an exponential histogram
   (schema -9..52) above it reduced to it. Prometheus applies the factor first, then the bucket
   limit (appenderWithLimits wraps maxSchemaAppender outermost).
-- `compact(h, max_empty_buckets)`: Histogram/FloatHistogram.Compact.
+- `compact(h, max_empty_buckets)`: Histogram/FloatHistogram.Compact (`compact_buckets`: one side).
 - `convert_classic_to_nhcb(exposition, keep_classic)`: `convert_classic_histograms_to_nhcb`,
   Prometheus's NHCBParser over util/convertnhcb; see its docstring.
 """
@@ -41,6 +41,7 @@ __all__ = [
     "apply_bucket_limit",
     "apply_min_bucket_factor",
     "compact",
+    "compact_buckets",
     "convert_classic_to_nhcb",
     "pick_schema",
     "reduce_resolution",
@@ -64,6 +65,12 @@ _UINT64_LIMIT = 1 << 64
 
 class HistogramError(ValueError):
     """A histogram Prometheus refuses; `str()` is Prometheus's error text."""
+
+
+def _int32(value: int) -> int:
+    """Go's int32 arithmetic on a span offset: the low 32 bits, signed."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _is_exponential(schema: int) -> bool:
@@ -239,20 +246,22 @@ def apply_min_bucket_factor(h: NativeHistogram, factor: float) -> NativeHistogra
     return h
 
 
-def _compact_buckets[Count: (int, float)](
+def compact_buckets[Count: (int, float)](
     buckets: list[Count], spans: list[list[int]], max_empty: int, deltas: bool
 ) -> tuple[list[Count], list[list[int]]]:
-    """model/histogram `compactBuckets` (without Kahan compensation): a port, step by step.
+    """model/histogram `compactBuckets` (without Kahan compensation): a port, step by step; the one
+    implementation behind `compact` and the protobuf parser's Compact(0).
 
     Empty buckets at the ends of spans and runs of more than `max_empty` inside them are cut out,
     zero-offset and zero-length spans merged away, and spans at most `max_empty` apart joined.
-    `buckets` are deltas when `deltas`, else absolute counts; spans are [offset, length] lists.
-    Spans that do not cover exactly the buckets, or a negative offset after the first (invalid:
-    the storage rejects such a histogram, where Go would index out of range here), are returned
-    as they are. One deliberate difference: after joining two spans Prometheus continues from the
-    first bucket of the joined span (`iBucket += offset`), which mis-places the empty buckets of a
-    second join in a row (negative counts); this port continues after the joined span. Scraping
-    never reaches that case (NHCBs are compacted from a single span, protobuf uses Compact(0)).
+    `buckets` are deltas when `deltas`, else absolute counts; spans are [offset, length] lists
+    whose offsets add up as Go's int32 does. Both lists are modified and returned. Spans that do
+    not cover exactly the buckets, or a negative offset after the first (invalid: the storage
+    rejects such a histogram, where Go would index out of range here), are returned as they are.
+    One deliberate difference: after joining two spans Prometheus continues from the first bucket
+    of the joined span (`iBucket += offset`), which mis-places the empty buckets of a second join
+    in a row (negative counts); this port continues after the joined span. Scraping never reaches
+    that case (NHCBs are compacted from a single span, protobuf uses Compact(0)).
     """
     if sum(length for _, length in spans) != len(buckets) or any(offset < 0 for offset, _ in spans[1:]):
         return buckets, spans
@@ -278,7 +287,7 @@ def _compact_buckets[Count: (int, float)](
     for index, span in enumerate(spans):
         if span[1] == 0:
             if index + 1 < len(spans):
-                spans[index + 1][0] += span[0]
+                spans[index + 1][0] = _int32(spans[index + 1][0] + span[0])
             continue
         kept.append(span)
     spans = kept
@@ -318,10 +327,10 @@ def _compact_buckets[Count: (int, float)](
                 offset = spans[i_span][0]
                 del spans[i_span]
                 if i_span < len(spans):
-                    spans[i_span][0] += offset + n_empty
+                    spans[i_span][0] = _int32(spans[i_span][0] + offset + n_empty)
                 continue
             spans[i_span][1] -= n_empty
-            spans[i_span][0] += n_empty
+            spans[i_span][0] = _int32(spans[i_span][0] + n_empty)
             continue
         rest = spans[i_span][1] - position - n_empty
         spans[i_span][1] = position
@@ -329,7 +338,7 @@ def _compact_buckets[Count: (int, float)](
         position = 0
         if rest == 0:
             if i_span < len(spans):
-                spans[i_span][0] += n_empty
+                spans[i_span][0] = _int32(spans[i_span][0] + n_empty)
             continue
         spans.insert(i_span, [n_empty, rest])
     if max_empty == 0 or not buckets:
@@ -360,10 +369,10 @@ def _compact_buckets[Count: (int, float)](
 def compact(h: NativeHistogram, max_empty_buckets: int) -> NativeHistogram:
     """Histogram/FloatHistogram.Compact(maxEmptyBuckets) on both sides of `h`."""
     deltas = not h.is_float
-    positive, positive_spans = _compact_buckets(
+    positive, positive_spans = compact_buckets(
         list(h.positive_buckets), [list(span) for span in h.positive_spans], max_empty_buckets, deltas
     )
-    negative, negative_spans = _compact_buckets(
+    negative, negative_spans = compact_buckets(
         list(h.negative_buckets), [list(span) for span in h.negative_spans], max_empty_buckets, deltas
     )
     return replace(

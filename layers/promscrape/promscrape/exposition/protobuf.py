@@ -46,14 +46,15 @@ value; here it is 0, as for the other types. The gauge-histogram reset hint has 
 `NativeHistogram` yet: `metadata[family].type == "gaugehistogram"` says it.
 
 Speed (the hot path of most bodies is counters, gauges and classic histograms): the table-driven
-decoder (`_decode`) is the reference; `_metric`, `_histogram`, `_bucket`, `_family` and
-`_Parser._values` read the common shapes in place and hand anything else to it, so results and
-errors are the same (a differential test checks this). Where promscrape._native is built, its
-`pb_*` readers (native/native.c) go further: they locate a family's metrics and turn each counter,
-gauge, untyped or classic histogram metric of the common shape (LabelPairs first, non-empty valid
-UTF-8 values, no exemplar or created timestamp) straight into keys, values, timestamps and series
-entries, handing any other metric back to the Python path (tests/unit/test_native_protobuf.py
-holds them to it): a first scrape costs about 2 us a sample instead of 7. Without them, bounded
+decoder (`_decode`) is the reference; `_metric`, `_family`, the Histogram and Bucket readers
+`_inline` builds and `_Parser._values` read the common shapes in place and hand anything else to
+it, so results and errors are the same (a differential test checks this). Where promscrape._native
+is built, its `pb_*` readers (native/native.c) go further: they locate a family's metrics and turn
+each counter, gauge, untyped or classic histogram metric of the common shape (LabelPairs first,
+non-empty valid UTF-8 values, no exemplar or created timestamp) straight into keys, values,
+timestamps and series entries, handing any other metric back to the Python path
+(tests/unit/test_native_protobuf.py holds them to it): a first scrape costs about 2 us a sample
+instead of 7. Without them, bounded
 module-level memos map a LabelPair's bytes and a metric's whole label block to their decoded
 form, so a repeat scrape of a target skips label decoding; they are never needed for correctness.
 
@@ -69,13 +70,14 @@ from types import ModuleType
 from typing import Any
 
 from promscrape.gostring import go_quote
+from promscrape.histograms import compact
 from promscrape.native import ACCELERATOR
 
 from .floats import format_le
 from .model import Exemplar, Exposition, HistogramSample, Labels, Metadata, NativeHistogram, ParseError
 from .render import escape
 
-__all__ = ["ProtobufParser", "compact_buckets", "parse_protobuf"]
+__all__ = ["ProtobufParser", "parse_protobuf"]
 
 _U64 = (1 << 64) - 1
 _U32 = (1 << 32) - 1
@@ -222,6 +224,11 @@ _FAMILY = _Message(
 _VALUE_FIELDS = {_COUNTER: "Counter", _GAUGE: "Gauge", _UNTYPED: "Untyped"}
 _VALUE_TAGS = {0x12: "Gauge", 0x1A: "Counter", 0x2A: "Untyped"}
 _VALUE_TAG_OF = {field: tag for tag, field in _VALUE_TAGS.items()}
+# A native histogram's count, zero count, positive and negative bucket fields, float or integer.
+_NATIVE_FIELDS = {
+    True: ("SampleCountFloat", "ZeroCountFloat", "PositiveCount", "NegativeCount"),
+    False: ("SampleCount", "ZeroCount", "PositiveDelta", "NegativeDelta"),
+}
 
 
 def _int32(value: int) -> int:
@@ -316,6 +323,16 @@ def _scalar(kind: int, raw: int) -> int:
     return (raw >> 1) ^ -(raw & 1)  # _SINT64
 
 
+def _number(kind: int, data: bytes, i: int, end: int) -> tuple[int | float, int]:
+    """A double or varint scalar of `kind` at `i`: (its value, the index after it)."""
+    if kind == _DOUBLE:
+        if i + 8 > end:
+            raise _Error(_UNEXPECTED_EOF, i)
+        return _unpack_double(data, i)[0], i + 8
+    raw, i = _varint(data, i, end)
+    return _scalar(kind, raw), i
+
+
 def _tag(message: _Message, data: bytes, i: int, end: int) -> tuple[int, int, int, int]:
     """(field number, wire type, full tag value, index after the tag), with gogo's tag checks."""
     b = data[i]
@@ -361,41 +378,19 @@ def _field(message: _Message, data: bytes, i: int, end: int, out: dict[str, Any]
             out.setdefault(name, []).append(_decode(sub, data, s, i, {}))  # type: ignore[arg-type]
         else:
             _decode(sub, data, s, i, out.setdefault(name, {}))  # type: ignore[arg-type]
-    elif kind == _DOUBLE:
-        if wire_type == 1:
-            if i + 8 > end:
-                raise _Error(_UNEXPECTED_EOF, i)
-            value = _unpack_double(data, i)[0]
-            i += 8
-            if repeated:
-                out.setdefault(name, []).append(value)
-            else:
-                out[name] = value
-        elif wire_type == 2 and repeated:
-            s, post = _length(data, i, end)
-            values = out.setdefault(name, [])
-            i = s
-            while i < post:  # gogo bounds each element by the message end, not the packed run's
-                if i + 8 > end:
-                    raise _Error(_UNEXPECTED_EOF, i)
-                values.append(_unpack_double(data, i)[0])
-                i += 8
-        else:
-            raise _Error(f"proto: wrong wireType = {wire_type} for field {name}", start)
-    elif wire_type == 0:
-        raw, i = _varint(data, i, end)
-        value = _scalar(kind, raw)
+    elif wire_type == 2 and repeated:  # packed
+        s, post = _length(data, i, end)
+        values = out.setdefault(name, [])
+        i = s
+        while i < post:  # gogo bounds each element by the message end, not the packed run's
+            value, i = _number(kind, data, i, end)
+            values.append(value)
+    elif wire_type == (1 if kind == _DOUBLE else 0):
+        value, i = _number(kind, data, i, end)
         if repeated:
             out.setdefault(name, []).append(value)
         else:
             out[name] = value
-    elif wire_type == 2 and repeated:
-        s, post = _length(data, i, end)
-        values = out.setdefault(name, [])
-        i = s
-        while i < post:
-            raw, i = _varint(data, i, end)
-            values.append(_scalar(kind, raw))
     else:
         raise _Error(f"proto: wrong wireType = {wire_type} for field {name}", start)
     return i
@@ -433,39 +428,49 @@ def _metric(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _histogram(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any]:
-    """Histogram: buckets, count and sum read inline."""
-    while i < end:
-        tag = data[i]
-        if tag == 0x1A:
-            s, j = _length(data, i + 1, end)
-            out.setdefault("Bucket", []).append(_bucket(data, s, j, {}))
-            i = j
-            continue
-        if tag == 0x08:
-            out["SampleCount"], i = _varint(data, i + 1, end)
-            continue
-        if tag == 0x11 and i + 9 <= end:
-            out["SampleSum"] = _unpack_double(data, i + 1)[0]
-            i += 9
-            continue
-        i = _field(_HISTOGRAM_MSG, data, i, end, out)
-    return out
+def _inline(message: _Message, *names: str) -> Callable[[bytes, int, int, dict[str, Any]], dict[str, Any]]:
+    """A decoder of `message` that reads the named fields (uint64, double or repeated message, with
+    one-byte tags) in place and every other field, or a double cut short, through `_field`: the
+    generic decoder's results and errors, without its per-field dispatch on the common shapes."""
+    numbers = {field[0]: number for number, field in message.fields.items()}
+    varints: dict[int, str] = {}
+    doubles: dict[int, str] = {}
+    messages: dict[int, tuple[str, _Message]] = {}
+    for name in names:
+        number = numbers[name]
+        _, kind, repeated, sub = message.fields[number]
+        if kind == _UINT64 and not repeated:
+            varints[number << 3] = name
+        elif kind == _DOUBLE and not repeated:
+            doubles[number << 3 | 1] = name
+        elif kind == _MESSAGE and repeated and sub is not None:
+            messages[number << 3 | 2] = (name, sub)
+        else:
+            raise TypeError(f"{message.name}.{name} has no inline reading")
 
+    def decode(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any]:
+        while i < end:
+            tag = data[i]
+            if tag in messages:
+                name, sub = messages[tag]
+                s, j = _length(data, i + 1, end)
+                fast = sub.fast  # called directly, as `_decode` would: one call less per bucket
+                out.setdefault(name, []).append(
+                    fast(data, s, j, {}) if fast else _decode(sub, data, s, j, {})
+                )
+                i = j
+                continue
+            if tag in varints:
+                out[varints[tag]], i = _varint(data, i + 1, end)
+                continue
+            if tag in doubles and i + 9 <= end:
+                out[doubles[tag]] = _unpack_double(data, i + 1)[0]
+                i += 9
+                continue
+            i = _field(message, data, i, end, out)
+        return out
 
-def _bucket(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any]:
-    """Bucket: cumulative count, upper bound and float count read inline."""
-    while i < end:
-        tag = data[i]
-        if tag == 0x08:
-            out["CumulativeCount"], i = _varint(data, i + 1, end)
-            continue
-        if (tag == 0x11 or tag == 0x21) and i + 9 <= end:
-            out["UpperBound" if tag == 0x11 else "CumulativeCountFloat"] = _unpack_double(data, i + 1)[0]
-            i += 9
-            continue
-        i = _field(_BUCKET, data, i, end, out)
-    return out
+    return decode
 
 
 def _family(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any]:
@@ -488,8 +493,8 @@ def _family(data: bytes, i: int, end: int, out: dict[str, Any]) -> dict[str, Any
 
 _FAMILY.fast = _family
 _METRIC.fast = _metric
-_HISTOGRAM_MSG.fast = _histogram
-_BUCKET.fast = _bucket
+_HISTOGRAM_MSG.fast = _histogram = _inline(_HISTOGRAM_MSG, "Bucket", "SampleCount", "SampleSum")
+_BUCKET.fast = _inline(_BUCKET, "CumulativeCount", "UpperBound", "CumulativeCountFloat")
 
 
 def _label_pair(data: bytes, i: int, end: int) -> tuple[str, str]:
@@ -647,6 +652,11 @@ def _exemplar(message: dict[str, Any]) -> Exemplar | None:
     )
 
 
+def _spans(spans: list[dict[str, int]]) -> tuple[tuple[int, int], ...]:
+    """BucketSpan messages as the model's (offset, length) pairs."""
+    return tuple((span.get("Offset", 0), span.get("Length", 0)) for span in spans)
+
+
 def _is_native(histogram: dict[str, Any]) -> bool:
     """Prometheus's isNativeHistogram: any span, a zero threshold or an integer zero count."""
     return bool(
@@ -655,117 +665,6 @@ def _is_native(histogram: dict[str, Any]) -> bool:
         or histogram.get("ZeroThreshold", 0.0) > 0
         or histogram.get("ZeroCount", 0) > 0
     )
-
-
-def compact_buckets(
-    buckets: list[Any], spans: list[list[int]], max_empty: int, deltas: bool
-) -> tuple[list[Any], list[list[int]]]:
-    """Prometheus's compactBuckets (Histogram/FloatHistogram.Compact): drop empty buckets at the
-    ends of spans and runs of more than `max_empty` inside them, remove zero-length spans and merge
-    spans closer than `max_empty`. `buckets` are deltas when `deltas`, else absolute counts; spans
-    are [offset, length] lists. Both lists are modified and returned. Spans that do not cover
-    exactly the buckets, or with a negative offset after the first (an invalid histogram that
-    Prometheus's storage rejects), are left as they are.
-    """
-    if sum(length for _, length in spans) != len(buckets) or any(offset < 0 for offset, _ in spans[1:]):
-        return buckets, spans
-    nothing_to_do = True
-    current: Any = 0
-    for bucket in buckets:
-        current = current + bucket if deltas else bucket
-        if current == 0:
-            nothing_to_do = False
-            break
-    if nothing_to_do and not any(offset <= max_empty or length == 0 for offset, length in spans):
-        return buckets, spans
-
-    if len(spans) > 1:  # merge spans with zero offset
-        merged = [spans[0]]
-        for span in spans[1:]:
-            if span[0] == 0:
-                merged[-1][1] += span[1]
-            else:
-                merged.append(span)
-        spans = merged
-    kept = []
-    for index, span in enumerate(spans):  # drop zero-length spans, carrying their offset on
-        if span[1] == 0:
-            if index + 1 < len(spans):
-                spans[index + 1][0] = _int32(spans[index + 1][0] + span[0])
-            continue
-        kept.append(span)
-    spans = kept
-
-    i_bucket = i_span = position = 0
-    current = 0
-    while i_bucket < len(buckets):
-        current = current + buckets[i_bucket] if deltas else buckets[i_bucket]
-        n_empty = 0
-        count = current
-        while n_empty + position < spans[i_span][1] and count == 0:
-            n_empty += 1
-            if n_empty + i_bucket >= len(buckets):
-                break
-            count = buckets[n_empty + i_bucket]
-        if n_empty == 0:
-            i_bucket += 1
-            position += 1
-            if position >= spans[i_span][1]:
-                position = 0
-                i_span += 1
-            continue
-        if position > 0 and n_empty < spans[i_span][1] - position and n_empty <= max_empty:
-            i_bucket += n_empty  # few enough empty buckets inside a span: keep them
-            if deltas:
-                current = 0
-            position += n_empty
-            continue
-        if deltas and i_bucket + n_empty < len(buckets):
-            current = -buckets[i_bucket]
-            buckets[i_bucket + n_empty] += buckets[i_bucket]
-        del buckets[i_bucket : i_bucket + n_empty]
-        if position == 0:
-            if n_empty == spans[i_span][1]:  # the whole span is empty
-                offset = spans[i_span][0]
-                del spans[i_span]
-                if i_span < len(spans):
-                    spans[i_span][0] = _int32(spans[i_span][0] + offset + n_empty)
-                continue
-            spans[i_span][1] -= n_empty
-            spans[i_span][0] = _int32(spans[i_span][0] + n_empty)
-            continue
-        rest = spans[i_span][1] - position - n_empty  # split the span at the empty run
-        spans[i_span][1] = position
-        i_span += 1
-        position = 0
-        if rest == 0:
-            if i_span < len(spans):
-                spans[i_span][0] = _int32(spans[i_span][0] + n_empty)
-            continue
-        spans.insert(i_span, [n_empty, rest])
-    if max_empty == 0 or not buckets:
-        return buckets, spans
-
-    i_bucket = spans[0][1]  # merge spans separated by at most max_empty empty buckets
-    current = sum(buckets[:i_bucket]) if deltas else 0
-    i_span = 1
-    while i_span < len(spans):
-        offset, length = spans[i_span]
-        if offset > max_empty:
-            if deltas:
-                current += sum(buckets[i_bucket : i_bucket + length])
-            i_bucket += length
-            i_span += 1
-            continue
-        spans[i_span - 1][1] += offset + length
-        del spans[i_span]
-        buckets[i_bucket:i_bucket] = [0 if deltas else 0.0] * offset
-        if deltas:
-            buckets[i_bucket] = -current
-            buckets[i_bucket + offset] += current
-        i_bucket += offset
-        current = buckets[i_bucket]
-    return buckets, spans
 
 
 class _Parser:
@@ -1128,36 +1027,23 @@ class _Parser:
     def _native(
         self, name: "_Name", pairs: Labels, joined: str, histogram: dict[str, Any], timestamp: int | None
     ) -> None:
-        positive_spans = [
-            [span.get("Offset", 0), span.get("Length", 0)] for span in histogram.get("PositiveSpan", ())
-        ]
-        negative_spans = [
-            [span.get("Offset", 0), span.get("Length", 0)] for span in histogram.get("NegativeSpan", ())
-        ]
         is_float = histogram.get("SampleCountFloat", 0.0) > 0 or histogram.get("ZeroCountFloat", 0.0) > 0
-        if is_float:
-            count: int | float = histogram.get("SampleCountFloat", 0.0)
-            zero_count: int | float = histogram.get("ZeroCountFloat", 0.0)
-            positive = list(histogram.get("PositiveCount", ()))
-            negative = list(histogram.get("NegativeCount", ()))
-        else:
-            count = histogram.get("SampleCount", 0)
-            zero_count = histogram.get("ZeroCount", 0)
-            positive = list(histogram.get("PositiveDelta", ()))
-            negative = list(histogram.get("NegativeDelta", ()))
-        positive, positive_spans = compact_buckets(positive, positive_spans, 0, not is_float)
-        negative, negative_spans = compact_buckets(negative, negative_spans, 0, not is_float)
-        sample = NativeHistogram(
-            schema=histogram.get("Schema", 0),
-            zero_threshold=histogram.get("ZeroThreshold", 0.0),
-            count=count,
-            sum=histogram.get("SampleSum", 0.0),
-            zero_count=zero_count,
-            positive_spans=tuple((offset, length) for offset, length in positive_spans),
-            positive_buckets=tuple(positive),
-            negative_spans=tuple((offset, length) for offset, length in negative_spans),
-            negative_buckets=tuple(negative),
-            is_float=is_float,
+        count, zero_count, positive, negative = _NATIVE_FIELDS[is_float]
+        zero = 0.0 if is_float else 0
+        sample = compact(
+            NativeHistogram(
+                schema=histogram.get("Schema", 0),
+                zero_threshold=histogram.get("ZeroThreshold", 0.0),
+                count=histogram.get(count, zero),
+                sum=histogram.get("SampleSum", 0.0),
+                zero_count=histogram.get(zero_count, zero),
+                positive_spans=_spans(histogram.get("PositiveSpan", ())),
+                positive_buckets=tuple(histogram.get(positive, ())),
+                negative_spans=_spans(histogram.get("NegativeSpan", ())),
+                negative_buckets=tuple(histogram.get(negative, ())),
+                is_float=is_float,
+            ),
+            0,
         )
         sources = histogram.get("Exemplars") or [
             bucket["Exemplar"] for bucket in histogram.get("Bucket", ()) if "Exemplar" in bucket
@@ -1212,16 +1098,10 @@ def _metrics(data: bytes, first: dict[str, Any], ranges: list[tuple[int, int]]) 
 
 def _check_unit(name: bytes, unit: bytes, kind: int, offset: int) -> None:
     """Prometheus's unit rule: the family name ends in `_<unit>` (before `_total` for counters)."""
-    if kind == _COUNTER and name.endswith(b"_total"):
-        stem = name[:-6]
-        if (
-            not stem.endswith(unit)
-            or len(stem) < len(unit) + 1
-            or stem[len(stem) - len(unit) - 1] != ord("_")
-        ):
-            raise _Error(f"unit {go_quote(unit)} not a suffix of counter {go_quote(name)}", offset)
-    elif not name.endswith(unit) or len(name) < len(unit) + 1 or name[len(name) - len(unit) - 1] != ord("_"):
-        raise _Error(f"unit {go_quote(unit)} not a suffix of metric {go_quote(name)}", offset)
+    counter = kind == _COUNTER and name.endswith(b"_total")
+    if not (name[:-6] if counter else name).endswith(b"_" + unit):
+        what = "counter" if counter else "metric"
+        raise _Error(f"unit {go_quote(unit)} not a suffix of {what} {go_quote(name)}", offset)
 
 
 def parse_protobuf(

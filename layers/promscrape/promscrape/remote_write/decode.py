@@ -122,6 +122,13 @@ def _message(
     return message
 
 
+def _enum(message: descriptor_pb2.DescriptorProto, name: str, values: Sequence[str]) -> None:
+    """An enum nested in `message`, its values numbered from 0 in order."""
+    message.enum_type.add(name=name).value.extend(
+        descriptor_pb2.EnumValueDescriptorProto(name=value, number=i) for i, value in enumerate(values)
+    )
+
+
 def _histogram_messages(package: str) -> list[descriptor_pb2.DescriptorProto]:
     """BucketSpan and Histogram: the same fields in 1.0 and 2.0, plus 2.0's start_timestamp (17)."""
     f = _F
@@ -151,9 +158,7 @@ def _histogram_messages(package: str) -> list[descriptor_pb2.DescriptorProto]:
         fields.append(_field("start_timestamp", 17, f.TYPE_INT64))
         hints = tuple(f"RESET_HINT_{name}" for name in ("UNSPECIFIED", *hints[1:]))
     histogram = _message("Histogram", fields, oneofs=("count", "zero_count"))
-    histogram.enum_type.add(name="ResetHint").value.extend(
-        descriptor_pb2.EnumValueDescriptorProto(name=n, number=i) for i, n in enumerate(hints)
-    )
+    _enum(histogram, "ResetHint", hints)
     return [bucket_span, histogram]
 
 
@@ -191,10 +196,7 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
             _field("unit", 5, f.TYPE_STRING),
         ],
     )
-    metadata.enum_type.add(name="MetricType").value.extend(
-        descriptor_pb2.EnumValueDescriptorProto(name=n, number=i)
-        for i, n in enumerate(("UNKNOWN", *_METRIC_TYPES))
-    )
+    _enum(metadata, "MetricType", ("UNKNOWN", *_METRIC_TYPES))
     write_request = _message(
         "WriteRequest",
         [
@@ -246,10 +248,7 @@ def _file_v2() -> descriptor_pb2.FileDescriptorProto:
             _field("unit_ref", 4, f.TYPE_UINT32),
         ],
     )
-    metadata.enum_type.add(name="MetricType").value.extend(
-        descriptor_pb2.EnumValueDescriptorProto(name=f"METRIC_TYPE_{n}", number=i)
-        for i, n in enumerate(("UNSPECIFIED", *_METRIC_TYPES))
-    )
+    _enum(metadata, "MetricType", [f"METRIC_TYPE_{n}" for n in ("UNSPECIFIED", *_METRIC_TYPES)])
     timeseries = _message(
         "TimeSeries",
         [
@@ -275,20 +274,29 @@ def _file_v2() -> descriptor_pb2.FileDescriptorProto:
     )
 
 
+def _message_class(file: descriptor_pb2.FileDescriptorProto, name: str) -> Any:
+    """The class of message `name` of an in-code schema, in a private descriptor pool."""
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{file.package}.{name}"))
+
+
+def _parse(message_class: Any, body: bytes, compressed: bool) -> Any:
+    """A body (snappy block format unless compressed=False) parsed as `message_class`."""
+    message = message_class()
+    message.ParseFromString(bytes(cramjam.snappy.decompress_raw(body)) if compressed else body)
+    return message
+
+
 @cache
 def write_request_class() -> Any:
-    """The WriteRequest message class, built once in a private descriptor pool."""
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_file())
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.WriteRequest"))
+    """The WriteRequest message class, built once."""
+    return _message_class(_file(), "WriteRequest")
 
 
 def parse_write_request(body: bytes, compressed: bool = True) -> Any:
     """The raw protobuf WriteRequest message (for metadata, histograms, exemplars)."""
-    raw = bytes(cramjam.snappy.decompress_raw(body)) if compressed else body
-    message = write_request_class()()
-    message.ParseFromString(raw)
-    return message
+    return _parse(write_request_class(), body, compressed)
 
 
 def _histogram(message: Any) -> NativeHistogram:
@@ -343,18 +351,13 @@ def decode_metadata(body: bytes, compressed: bool = True) -> list[DecodedMetadat
 
 @cache
 def request_v2_class() -> Any:
-    """The io.prometheus.write.v2.Request message class, built once in a private descriptor pool."""
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_file_v2())
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE_V2}.Request"))
+    """The io.prometheus.write.v2.Request message class, built once."""
+    return _message_class(_file_v2(), "Request")
 
 
 def parse_request_v2(body: bytes, compressed: bool = True) -> Any:
     """The raw protobuf 2.0 Request message (symbols unresolved)."""
-    raw = bytes(cramjam.snappy.decompress_raw(body)) if compressed else body
-    message = request_v2_class()()
-    message.ParseFromString(raw)
-    return message
+    return _parse(request_v2_class(), body, compressed)
 
 
 def _resolve(symbols: Sequence[str], ref: int, what: str) -> str:
