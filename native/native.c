@@ -1180,6 +1180,352 @@ static PyObject *pb_fields(PyObject *Py_UNUSED(module), PyObject *args) {
     return PyLong_FromSsize_t(i);
 }
 
+/* ---- Series entries: `Exposition.series` of canonical keys in C ----------------------------------
+ *
+ * exposition/fast.py's Series.__getitem__ (make_series of the key's name and label pairs) is the
+ * reference and the fallback. series_entries() stores out[key] = (name, ((label, value), ...)) for
+ * every key of the canonical form (parse_key) without an empty label value, and returns the others
+ * in order for the per-key path (empty values drop labels, and the rest is rare). The strings of a
+ * body repeat (metric names, label names, most (label, value) pairs): each is built once a call and
+ * the pair tuples are shared, found again as the one last used at the same position of a key, else
+ * by their bytes in a hash table. An `le` label under a histogram and a `quantile` under a summary
+ * (types[key], the TYPE in force at the key's first line; types None: no key is under either) take
+ * normalize(value), called once per distinct value. Every tuple built holds only str and such
+ * tuples, so it is untracked by the collector at once (pb_untracked): 100k new entries would
+ * otherwise make each collection walk them. The table and the positions point into the keys' UTF-8
+ * text: a copy of the list holds the keys for the call, so a callback that empties the list frees
+ * nothing in use. */
+
+typedef struct {
+    uint64_t hash; /* tag in the low two bits, bit 2 set: 0 marks an empty slot */
+    const char *name;
+    const char *value;
+    int32_t name_len;
+    int32_t value_len;
+    PyObject *object;
+} SeSlot;
+
+enum { SE_METRIC, SE_LABEL, SE_PAIR, SE_SCALED };
+
+/* A position of the keys (0: the metric name, l: the l-th label): what was used there last, and how
+ * often the table had what it looked up for it. A position whose values hardly repeat (pod, id)
+ * builds its pairs directly for the next SE_DIRECT keys, then looks again: there a lookup mostly
+ * misses a cold slot and grows the table for nothing. */
+#define SE_WINDOW 256
+#define SE_FEW_HITS 16
+#define SE_DIRECT 4096
+
+typedef struct {
+    const char *name;
+    const char *value;
+    Py_ssize_t name_len;
+    Py_ssize_t value_len;
+    int tag;
+    PyObject *object; /* owned */
+    uint32_t tries;
+    uint32_t hits;
+    uint32_t direct;
+} SePosition;
+
+typedef struct {
+    SeSlot *slots;
+    size_t mask;
+    size_t used;
+    PyObject *types;
+    PyObject *normalize;
+    SePosition positions[MAX_LABELS];
+} SeContext;
+
+static inline uint64_t se_mix(uint64_t hash, const char *text, Py_ssize_t len) {
+    const uint64_t prime = 0x9E3779B97F4A7C15ULL;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, text + i, sizeof word);
+        hash = (hash ^ word) * prime;
+        hash ^= hash >> 29;
+    }
+    uint64_t tail = (uint64_t)len;
+    for (; i < len; i++) {
+        tail = (tail << 8) | (unsigned char)text[i];
+    }
+    hash = (hash ^ tail) * prime;
+    return hash ^ (hash >> 32);
+}
+
+static inline uint64_t se_hash(int tag, const char *name, Py_ssize_t name_len, const char *value,
+                               Py_ssize_t value_len) {
+    uint64_t hash = se_mix(0xCBF29CE484222325ULL, name, name_len);
+    if (value_len > 0) {
+        hash = se_mix(hash, value, value_len);
+    }
+    return (hash & ~(uint64_t)7) | 4 | (uint64_t)tag;
+}
+
+/* The object stored for these bytes (borrowed), or NULL. */
+static PyObject *se_find(const SeContext *ctx, uint64_t hash, const char *name, Py_ssize_t name_len,
+                         const char *value, Py_ssize_t value_len) {
+    for (size_t i = (size_t)hash & ctx->mask;; i = (i + 1) & ctx->mask) {
+        const SeSlot *slot = &ctx->slots[i];
+        if (slot->hash == 0) {
+            return NULL;
+        }
+        if (slot->hash == hash && slot->name_len == name_len && slot->value_len == value_len &&
+            memcmp(slot->name, name, (size_t)name_len) == 0 && memcmp(slot->value, value, (size_t)value_len) == 0) {
+            return slot->object;
+        }
+    }
+}
+
+/* Store `object` (a new reference the table takes) for bytes se_find did not find: 0, or -1 (the
+ * reference released) when the table cannot grow. Kept at most half full. */
+static int se_insert(SeContext *ctx, uint64_t hash, const char *name, Py_ssize_t name_len, const char *value,
+                     Py_ssize_t value_len, PyObject *object) {
+    if ((ctx->used + 1) * 2 > ctx->mask + 1) {
+        size_t size = (ctx->mask + 1) * 2;
+        SeSlot *grown = size > PY_SSIZE_T_MAX / sizeof(SeSlot) ? NULL : PyMem_Calloc(size, sizeof(SeSlot));
+        if (grown == NULL) {
+            Py_DECREF(object);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t i = 0; i <= ctx->mask; i++) {
+            if (ctx->slots[i].hash != 0) {
+                size_t j = (size_t)ctx->slots[i].hash & (size - 1);
+                while (grown[j].hash != 0) {
+                    j = (j + 1) & (size - 1);
+                }
+                grown[j] = ctx->slots[i];
+            }
+        }
+        PyMem_Free(ctx->slots);
+        ctx->slots = grown;
+        ctx->mask = size - 1;
+    }
+    size_t i = (size_t)hash & ctx->mask;
+    while (ctx->slots[i].hash != 0) {
+        i = (i + 1) & ctx->mask;
+    }
+    ctx->slots[i] = (SeSlot){hash, name, value, (int32_t)name_len, (int32_t)value_len, object};
+    ctx->used++;
+    return 0;
+}
+
+static void se_release(SeContext *ctx) {
+    if (ctx->slots != NULL) {
+        for (size_t i = 0; i <= ctx->mask; i++) {
+            if (ctx->slots[i].hash != 0) {
+                Py_DECREF(ctx->slots[i].object);
+            }
+        }
+        PyMem_Free(ctx->slots);
+        ctx->slots = NULL;
+    }
+    for (int p = 0; p < MAX_LABELS; p++) {
+        Py_CLEAR(ctx->positions[p].object);
+    }
+}
+
+/* The str of a label name, borrowed from the table; NULL on error. */
+static PyObject *se_label_name(SeContext *ctx, const char *text, Py_ssize_t len) {
+    uint64_t hash = se_hash(SE_LABEL, text, len, "", 0);
+    PyObject *name = se_find(ctx, hash, text, len, "", 0);
+    if (name != NULL) {
+        return name;
+    }
+    name = PyUnicode_DecodeUTF8(text, len, NULL);
+    if (name == NULL || se_insert(ctx, hash, text, len, "", 0, name) < 0) {
+        return NULL;
+    }
+    return name;
+}
+
+/* A new object for the bytes: the metric name's str (SE_METRIC), the (label, value) pair of a label
+ * (SE_PAIR), or of an `le`/`quantile` label with its value normalised (SE_SCALED); NULL on error. */
+static PyObject *se_build(SeContext *ctx, int tag, const char *name, Py_ssize_t name_len, const char *value,
+                          Py_ssize_t value_len) {
+    if (tag == SE_METRIC) {
+        return PyUnicode_DecodeUTF8(name, name_len, NULL);
+    }
+    PyObject *label = se_label_name(ctx, name, name_len);
+    if (label == NULL) {
+        return NULL;
+    }
+    PyObject *text = PyUnicode_DecodeUTF8(value, value_len, NULL);
+    if (text != NULL && tag == SE_SCALED) {
+        Py_INCREF(label); /* the callback may run anything: hold what is used after it */
+        PyObject *normal = PyObject_CallOneArg(ctx->normalize, text);
+        Py_DECREF(text);
+        text = normal;
+        if (text != NULL && !PyUnicode_CheckExact(text)) {
+            PyErr_Format(PyExc_TypeError, "normalize must return str, not %.100s", Py_TYPE(text)->tp_name);
+            Py_CLEAR(text);
+        }
+        PyObject *pair = text == NULL ? NULL : pb_untracked(PyTuple_Pack(2, label, text));
+        Py_DECREF(label);
+        Py_XDECREF(text);
+        return pair;
+    }
+    PyObject *pair = text == NULL ? NULL : pb_untracked(PyTuple_Pack(2, label, text));
+    Py_XDECREF(text);
+    return pair;
+}
+
+/* The object for the bytes at a position (see se_build), shared with every other use of the same
+ * bytes and tag but for pairs built directly; a new reference, NULL on error. */
+static PyObject *se_object(SeContext *ctx, Py_ssize_t position, int tag, const char *name, Py_ssize_t name_len,
+                           const char *value, Py_ssize_t value_len) {
+    SePosition *seen = &ctx->positions[position];
+    if (seen->object != NULL && seen->tag == tag && seen->name_len == name_len && seen->value_len == value_len &&
+        memcmp(seen->value, value, (size_t)value_len) == 0 && memcmp(seen->name, name, (size_t)name_len) == 0) {
+        return Py_NewRef(seen->object);
+    }
+    PyObject *object;
+    if (tag == SE_PAIR && seen->direct > 0) {
+        seen->direct--;
+        object = se_build(ctx, tag, name, name_len, value, value_len);
+    } else {
+        uint64_t hash = se_hash(tag, name, name_len, value, value_len);
+        object = se_find(ctx, hash, name, name_len, value, value_len);
+        seen->hits += object != NULL;
+        if (++seen->tries == SE_WINDOW) {
+            seen->direct = seen->hits < SE_FEW_HITS ? SE_DIRECT : 0;
+            seen->tries = seen->hits = 0;
+        }
+        if (object != NULL) {
+            Py_INCREF(object);
+        } else {
+            object = se_build(ctx, tag, name, name_len, value, value_len);
+            if (object == NULL || se_insert(ctx, hash, name, name_len, value, value_len, Py_NewRef(object)) < 0) {
+                Py_XDECREF(object);
+                return NULL;
+            }
+        }
+    }
+    if (object != NULL) {
+        Py_XSETREF(seen->object, Py_NewRef(object));
+        seen->tag = tag;
+        seen->name = name;
+        seen->name_len = name_len;
+        seen->value = value;
+        seen->value_len = value_len;
+    }
+    return object;
+}
+
+/* Which label types[key] normalises: 0 none, 1 `le` (histogram), 2 `quantile` (summary); -1 on error. */
+static int se_scaled(const SeContext *ctx, PyObject *key) {
+    if (ctx->types == Py_None) {
+        return 0;
+    }
+    PyObject *kind = PyDict_GetItemWithError(ctx->types, key);
+    if (kind == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyUnicode_Check(kind)) {
+        return 0;
+    }
+    if (PyUnicode_CompareWithASCIIString(kind, "histogram") == 0) {
+        return 1;
+    }
+    return PyUnicode_CompareWithASCIIString(kind, "summary") == 0 ? 2 : 0;
+}
+
+/* The entry of one key (new reference); NULL without an error set to hand the key back. */
+static PyObject *se_entry(SeContext *ctx, PyObject *key) {
+    Py_ssize_t len;
+    const char *text = PyUnicode_AsUTF8AndSize(key, &len);
+    if (text == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeError)) {
+            PyErr_Clear();
+        }
+        return NULL;
+    }
+    Label labels[MAX_LABELS];
+    Py_ssize_t count = len > INT32_MAX ? -1 : parse_key(text, len, labels);
+    if (count < 0) {
+        return NULL;
+    }
+    PyObject *name = se_object(ctx, 0, SE_METRIC, labels[0].value, labels[0].value_len, "", 0);
+    PyObject *pairs = name == NULL ? NULL : PyTuple_New(count - 1);
+    int scaled = -1;
+    for (Py_ssize_t l = 1; pairs != NULL && l < count; l++) {
+        const Label *label = &labels[l];
+        int tag = SE_PAIR;
+        int le = name_is(label, "le", 2);
+        if (le || name_is(label, "quantile", 8)) {
+            if (scaled < 0 && (scaled = se_scaled(ctx, key)) < 0) {
+                Py_CLEAR(pairs);
+                break;
+            }
+            if (scaled == (le ? 1 : 2)) {
+                tag = SE_SCALED;
+            }
+        }
+        PyObject *pair = se_object(ctx, l, tag, label->name, label->name_len, label->value, label->value_len);
+        if (pair == NULL) {
+            Py_CLEAR(pairs);
+            break;
+        }
+        PyTuple_SET_ITEM(pairs, l - 1, pair);
+    }
+    PyObject *entry = pairs == NULL ? NULL : pb_untracked(PyTuple_Pack(2, name, pb_untracked(pairs)));
+    Py_XDECREF(pairs);
+    Py_XDECREF(name);
+    return entry;
+}
+
+static PyObject *series_entries(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *keys, *out, *types, *normalize;
+    if (!PyArg_ParseTuple(args, "O!O!OO:series_entries", &PyList_Type, &keys, &PyDict_Type, &out, &types,
+                          &normalize)) {
+        return NULL;
+    }
+    if (types != Py_None && !PyDict_Check(types)) {
+        PyErr_SetString(PyExc_TypeError, "types must be a dict or None");
+        return NULL;
+    }
+    if (!PyCallable_Check(normalize)) {
+        PyErr_SetString(PyExc_TypeError, "normalize must be callable");
+        return NULL;
+    }
+    PyObject *held = PyList_GetSlice(keys, 0, PyList_GET_SIZE(keys));
+    PyObject *handed_back = PyList_New(0);
+    SeContext ctx = {.slots = PyMem_Calloc(1024, sizeof(SeSlot)), .mask = 1023, .types = types,
+                     .normalize = normalize};
+    if (held == NULL || handed_back == NULL || ctx.slots == NULL) {
+        if (ctx.slots == NULL) {
+            PyErr_NoMemory();
+        }
+        goto fail;
+    }
+    Py_INCREF(types);
+    Py_INCREF(normalize);
+    int failed = 0;
+    for (Py_ssize_t k = 0; !failed && k < PyList_GET_SIZE(held); k++) {
+        PyObject *key = PyList_GET_ITEM(held, k);
+        PyObject *entry = PyUnicode_CheckExact(key) ? se_entry(&ctx, key) : NULL;
+        if (entry != NULL) {
+            failed = PyDict_SetItem(out, key, entry) < 0;
+            Py_DECREF(entry);
+        } else {
+            failed = PyErr_Occurred() != NULL || PyList_Append(handed_back, key) < 0;
+        }
+    }
+    Py_DECREF(types);
+    Py_DECREF(normalize);
+    if (!failed) {
+        se_release(&ctx);
+        Py_DECREF(held);
+        return handed_back;
+    }
+fail:
+    se_release(&ctx);
+    Py_XDECREF(held);
+    Py_XDECREF(handed_back);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"pb_fields", pb_fields, METH_VARARGS,
      "pb_fields(data, i, end, tag, out) -> index after the run\n\n"
@@ -1200,6 +1546,12 @@ static PyMethodDef methods[] = {
      "order (each occurrence), for the general path. target: the target labels as (name, value)\n"
      "bytes pairs; canonical: le and quantile values encoded as they are; resolve(position, name,\n"
      "value): the value to encode for any other, at the key's first position in keys."},
+    {"series_entries", series_entries, METH_VARARGS,
+     "series_entries(keys, out, types, normalize) -> keys handed back\n\n"
+     "Store out[key] = (name, ((label, value), ...)) for every canonical key without an empty label\n"
+     "value (exposition/fast.py's Series is the reference); return the others, in order. types: key ->\n"
+     "TYPE in force (None: none is histogram or summary); normalize(value): the canonical `le` value\n"
+     "under a histogram and `quantile` value under a summary."},
     {"canonical_keys", canonical_keys, METH_O,
      "canonical_keys(keys) -> bool\n\n"
      "Whether every key is `name`, `name{}` or `name{l=\"v\",...[,]}` with legacy names and values\n"

@@ -181,12 +181,29 @@ def encode(text: str) -> bytes:
 
 
 def both(body: bytes) -> Exposition:
-    """Parse with and without the canonical path and the line shortcut; insist on the same result."""
+    """Parse with and without the canonical path and the line shortcut; insist on the same result.
+
+    The canonical path's series are resolved in bulk too, by C (series_entries, when built) and by
+    the column-wise Python that stands in for it without the extension: the same entries again.
+    """
     result = parse_openmetrics(body)
     shortcut = parse_openmetrics(body, canonical=False)
     careful = parse_openmetrics(body, canonical=False, line_shortcut=False)
     assert snapshot(result) == snapshot(shortcut) == snapshot(careful)
+    if isinstance(result.series, fast.Series):
+        items = list(result.series.items())
+        assert list(parse_openmetrics(body).series.items()) == items == python_bulk(body)
     return result
+
+
+def python_bulk(body: bytes) -> list[tuple[str, object]]:
+    """`series.items()` of a fresh parse with the Python bulk path (as without promscrape._native)."""
+    saved = fast._SERIES_ENTRIES
+    fast._SERIES_ENTRIES = None
+    try:
+        return list(parse_openmetrics(body).series.items())
+    finally:
+        fast._SERIES_ENTRIES = saved
 
 
 def snapshot(result: Exposition) -> tuple[object, ...]:

@@ -18,15 +18,16 @@ careful parser).
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from itertools import accumulate, repeat
 from operator import itemgetter
+from typing import Any
 
 from promscrape.native import ACCELERATOR as _native
 
 from .floats import INT64_MAX, NORMAL_NAN, FloatSyntaxError, format_le, go_parse_float
 from .model import Exposition, Labels, Metadata
-from .text import METRIC_TYPES, empty_names, make_series, parse_text
+from .text import METRIC_TYPES, canonical_float_label, empty_names, make_series, parse_text
 
 __all__ = [
     "FastTextParser",
@@ -71,6 +72,8 @@ are mostly those the targets' SeriesCaches hold: the lists add 8 bytes a key).""
 _NORMALIZED: dict[str, str] = {}
 _KEYS_AT_ONCE = 2048
 """Keys validated per join/split: bounds the temporary pieces (a dozen objects a key)."""
+_SERIES_ENTRIES = getattr(_native, "series_entries", None)
+"""promscrape._native.series_entries (Series' bulk path), None without it (or in a build predating it)."""
 
 
 class Shape:
@@ -155,10 +158,12 @@ class Series(Mapping[str, tuple[str, Labels]]):
 
     `type_of(key)` is the TYPE in force at the key's first line (what `le`/`quantile`
     canonicalisation depends on), worked out only when first asked; `type_at(position)` the TYPE
-    in force at a sample line.
+    in force at a sample line. `values()`/`items()` resolve every key at once (in C where
+    promscrape._native has series_entries), for whoever reads them all: the same entries as the
+    per-key path, which stays the reference and takes the keys the bulk path hands back.
     """
 
-    __slots__ = ("_context", "_ends", "_keys", "_keyset", "_memo", "_runs")
+    __slots__ = ("_complete", "_context", "_ends", "_keys", "_keyset", "_memo", "_runs")
 
     def __init__(self, keys: list[str], runs: list[tuple[int, str]] | None) -> None:
         self._keys = keys
@@ -167,6 +172,7 @@ class Series(Mapping[str, tuple[str, Labels]]):
         self._ends: list[int] | None = None
         self._memo: dict[str, tuple[str, Labels]] = {}
         self._keyset: dict[str, None] | None = None
+        self._complete = False
 
     def _unique(self) -> dict[str, None]:
         if self._keyset is None:
@@ -220,6 +226,36 @@ class Series(Mapping[str, tuple[str, Labels]]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._unique()
+
+    def values(self) -> ValuesView[tuple[str, Labels]]:
+        return self._all().values()
+
+    def items(self) -> ItemsView[str, tuple[str, Labels]]:
+        return self._all().items()
+
+    def _all(self) -> dict[str, tuple[str, Labels]]:
+        """Every entry in key order: the bulk path's, then the per-key path's for the keys it left."""
+        if not self._complete:
+            unique = self._unique()
+            resolved: dict[str, Any] = unique.copy()  # every key in order, filled in place
+            for key in self._bulk(list(unique), resolved):
+                resolved[key] = self[key]
+            self._memo = resolved
+            self._complete = True
+        return self._memo
+
+    def _bulk(self, keys: list[str], resolved: dict[str, Any]) -> list[str]:
+        """Put the entries of canonical keys into `resolved` (C); return the keys left to the per-key path."""
+        if _SERIES_ENTRIES is None or not keys:
+            return keys
+        return _SERIES_ENTRIES(keys, resolved, self.scaled_types(), canonical_float_label)
+
+    def scaled_types(self) -> dict[str, str] | None:
+        """A map whose `.get(key, "")` is type_of(key), or None when no run is a histogram or summary."""
+        if self._runs is None or not self._keys:
+            return None
+        self.type_of(self._keys[0])
+        return self._context
 
 
 def parse(body: bytes) -> Exposition:

@@ -11,8 +11,9 @@ Canonical bodies (the usual exporter output: bare-name HELP/TYPE/UNIT lines, sam
 their sample lines read the same as Prometheus text lines, so exposition/fast.py's column
 machinery splits them all at once and proves the keys (in C when promscrape._native is built),
 and `series` is a lazy fast.Series, whose keys the pipeline's C encoder reads without building
-labels; `values()`/`items()` resolve every key column-wise. OpenMetrics' own rules are checked on
-top; any doubt sends the whole body to the token path, which the tests hold the results equal to.
+labels; `values()`/`items()` resolve every key at once (in C: native.c's series_entries, else
+column-wise Python). OpenMetrics' own rules are checked on top; any doubt sends the whole body to
+the token path, which the tests hold the results equal to.
 
 What Prometheus does, and so this parser:
 - Exactly one space between tokens, no blank lines, `# EOF` last (one final `\\n` allowed, and
@@ -40,7 +41,7 @@ failing entry starts), with every sample before it kept.
 
 import math
 import re
-from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, ValuesView
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
@@ -907,40 +908,25 @@ _FIRST, _SECOND, _THIRD = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 class _ColumnSeries(fast.Series):
-    """fast.Series whose `values()` and `items()` resolve every key at once, column-wise.
+    """fast.Series whose bulk path, without promscrape._native's series_entries, is column-wise Python.
 
     `series[key]` stays fast.Series' lazy per-key path: the pipeline asks only for keys its cache
     lacks (or none: its C encoder reads the key text). Whoever reads them all (rendering, a first
-    scrape through the general path, the parser benchmark) gets the same entries from `_resolve`
-    at a fraction of the per-key cost; a differential test compares the two.
+    scrape through the general path, the parser benchmark) gets `values()`/`items()` from
+    fast.Series' bulk path: series_entries in C, or else `_resolve` here, at a fraction of the
+    per-key cost either way; differential tests compare all three.
     """
 
-    __slots__ = ("_complete",)
+    __slots__ = ()
 
-    def __init__(self, keys: list[str], runs: list[tuple[int, str]] | None) -> None:
-        super().__init__(keys, runs)
-        self._complete = False
-
-    def _all(self) -> dict[str, tuple[str, Labels]]:
-        if not self._complete:
-            unique = self._unique()
-            resolved: dict[str, Any] = unique.copy()  # every key in order, filled in place
-            for key in _resolve(list(unique), resolved, self._kinds if self._runs is not None else None):
-                resolved[key] = super().__getitem__(key)
-            self._memo = resolved
-            self._complete = True
-        return self._memo
+    def _bulk(self, keys: list[str], resolved: dict[str, Any]) -> list[str]:
+        if fast._SERIES_ENTRIES is not None:
+            return super()._bulk(keys, resolved)
+        return _resolve(keys, resolved, self._kinds if self._runs is not None else None)
 
     def _kinds(self, keys: list[str]) -> list[str]:
         """type_of of every key (not empty), one lookup each in the map type_of builds on first use."""
-        self.type_of(keys[0])
-        return list(map(self._context.get, keys, repeat("")))  # type: ignore[union-attr]
-
-    def values(self) -> ValuesView[tuple[str, Labels]]:
-        return self._all().values()
-
-    def items(self) -> ItemsView[str, tuple[str, Labels]]:
-        return self._all().items()
+        return list(map(self.scaled_types().get, keys, repeat("")))  # type: ignore[union-attr]
 
 
 def _resolve(
