@@ -4,8 +4,10 @@ Vectors marked "Prometheus" are copied from Prometheus's tests (generic_test.go,
 convertnhcb_test.go, nhcbparse_test.go); the others are derived by hand in the comment beside them.
 """
 
+import itertools
 import math
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +34,7 @@ from promscrape.histograms import (
     convert_classic_to_nhcb,
     pick_schema,
     reduce_resolution,
+    validate,
 )
 
 
@@ -799,6 +802,10 @@ def test_conversion(body: bytes, expected: NativeHistogram) -> None:
         ('h_bucket{le="+Inf"} 5.5', "h_count 6"),
         ("h_sum 1000.25",),
         ('h_bucket{le="+Inf"} NaN',),
+        # Converted, but Validate refuses it (the added +Inf bucket holds the lower _count: a
+        # negative bucket) and the NHCBParser does not emit it; integer and float.
+        ('h_bucket{le="2"} 1', "h_count 0"),
+        ('h_bucket{le="1"} 0', 'h_bucket{le="2"} 1.5', "h_count 0.5"),
     ],
 )
 def test_failed_conversion_drops_the_histogram(series: tuple[str, ...]) -> None:
@@ -1054,3 +1061,589 @@ def test_hostile_classic_histograms(series, keep: bool, protobuf: bool) -> None:
         assert name in ("h", "g")
         h = sample.histogram
         assert h.schema == -53 and sum(n for _, n in h.positive_spans) == len(h.positive_buckets)
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+
+def go_histogram(
+    schema: int = 0,
+    count: int = 0,
+    zero_count: int = 0,
+    zero_threshold: float = 0.0,
+    sum_: float = 0.0,
+    spans=(),
+    buckets=(),
+    nspans=(),
+    nbuckets=(),
+    custom=(),
+) -> NativeHistogram:
+    """A histogram.Histogram literal: Go's zero values for every field left out."""
+    return NativeHistogram(
+        schema=schema,
+        zero_threshold=zero_threshold,
+        count=count,
+        sum=sum_,
+        zero_count=zero_count,
+        positive_spans=tuple(spans),
+        positive_buckets=tuple(buckets),
+        negative_spans=tuple(nspans),
+        negative_buckets=tuple(nbuckets),
+        custom_values=tuple(custom),
+    )
+
+
+def go_float_histogram(
+    schema: int = 0,
+    count: float = 0.0,
+    zero_count: float = 0.0,
+    zero_threshold: float = 0.0,
+    sum_: float = 0.0,
+    spans=(),
+    buckets=(),
+    nspans=(),
+    nbuckets=(),
+    custom=(),
+) -> NativeHistogram:
+    """A histogram.FloatHistogram literal (absolute counts)."""
+    return NativeHistogram(
+        schema=schema,
+        zero_threshold=zero_threshold,
+        count=count,
+        sum=sum_,
+        zero_count=zero_count,
+        positive_spans=tuple(spans),
+        positive_buckets=tuple(buckets),
+        negative_spans=tuple(nspans),
+        negative_buckets=tuple(nbuckets),
+        is_float=True,
+        custom_values=tuple(custom),
+    )
+
+
+def go_to_float(h: NativeHistogram) -> NativeHistogram:
+    """Histogram.ToFloat, as TestHistogramValidation uses it: absolute counts; custom buckets lose the
+    zero bucket and the negative side, exponential ones their custom values."""
+    custom = h.schema == -53
+
+    def absolute(deltas):
+        out, current = [], 0
+        for delta in deltas:
+            current += delta
+            out.append(float(current))
+        return tuple(out)
+
+    return NativeHistogram(
+        schema=h.schema,
+        zero_threshold=0.0 if custom else h.zero_threshold,
+        count=float(h.count),
+        sum=h.sum,
+        zero_count=0.0 if custom else float(h.zero_count),
+        positive_spans=h.positive_spans,
+        positive_buckets=absolute(h.positive_buckets),
+        negative_spans=() if custom else h.negative_spans,
+        negative_buckets=() if custom else absolute(h.negative_buckets),
+        is_float=True,
+        custom_values=h.custom_values if custom else (),
+    )
+
+
+MISMATCH = "histogram spans specify different number of buckets than provided"
+NEGATIVE_OFFSET = "histogram has a span whose offset is negative"
+NEGATIVE_BUCKET = "histogram has a bucket whose observation count is negative"
+COUNT_MISMATCH = (
+    "histogram's observation count should equal the number of observations found in the buckets "
+    "(in absence of NaN)"
+)
+NOT_BIG_ENOUGH = (
+    "histogram's observation count should be at least the number of observations found in the buckets"
+)
+TOO_FEW = "histogram custom bounds are too few"
+ORDER = "histogram custom bounds must be in strictly increasing order"
+EXPLICIT_INF = (
+    "custom buckets: last +Inf bound must not be explicitly defined: histogram custom bounds must be finite"
+)
+INVALID_SCHEMA = (
+    "histogram has an invalid schema, which must be between -4 and 8 for exponential buckets, "
+    "or -53 for custom buckets, got schema "
+)
+TWO_SPANS = ((0, 2), (1, 2))
+
+# Prometheus TestHistogramValidation (model/histogram/histogram_test.go), every case: name ->
+# (histogram, error text or None, skip_float). Cases without skip_float also run through ToFloat
+# and FloatHistogram.Validate with the same expectation, as the Go test does.
+GO_VALIDATION = {
+    "valid histogram": (
+        go_histogram(1, 12, 2, 0.001, 19.4, TWO_SPANS, (1, 1, -1, 0), TWO_SPANS, (1, 1, -1, 0)),
+        None,
+        False,
+    ),
+    "valid histogram with NaN observations that has its Count (4) higher than the actual total of "
+    "buckets (2 + 1)": (go_histogram(0, 4, 2, 0.0, math.nan, ((0, 1),), (1,)), None, False),
+    "rejects histogram without NaN observations that has its Count (4) higher than the actual total of "
+    "buckets (2 + 1)": (
+        go_histogram(0, 4, 2, 0.0, 333.0, ((0, 1),), (1,)),
+        f"3 observations found in buckets, but the Count field is 4: {COUNT_MISMATCH}",
+        True,
+    ),
+    "rejects histogram that has too few negative buckets": (
+        go_histogram(nspans=((0, 1),), nbuckets=()),
+        f"negative side: spans need 1 buckets, have 0 buckets: {MISMATCH}",
+        False,
+    ),
+    "rejects histogram that has too few positive buckets": (
+        go_histogram(spans=((0, 1),), buckets=()),
+        f"positive side: spans need 1 buckets, have 0 buckets: {MISMATCH}",
+        False,
+    ),
+    "rejects histogram that has too many negative buckets": (
+        go_histogram(nspans=((0, 1),), nbuckets=(1, 2)),
+        f"negative side: spans need 1 buckets, have 2 buckets: {MISMATCH}",
+        False,
+    ),
+    "rejects histogram that has too many positive buckets": (
+        go_histogram(spans=((0, 1),), buckets=(1, 2)),
+        f"positive side: spans need 1 buckets, have 2 buckets: {MISMATCH}",
+        False,
+    ),
+    "rejects a histogram that has a negative span with a negative offset": (
+        go_histogram(nspans=((-1, 1), (-1, 1)), nbuckets=(1, 2)),
+        f"negative side: span number 2 with offset -1: {NEGATIVE_OFFSET}",
+        False,
+    ),
+    "rejects a histogram which has a positive span with a negative offset": (
+        go_histogram(spans=((-1, 1), (-1, 1)), buckets=(1, 2)),
+        f"positive side: span number 2 with offset -1: {NEGATIVE_OFFSET}",
+        False,
+    ),
+    "rejects a histogram that has a negative bucket with a negative count": (
+        go_histogram(nspans=((-1, 1),), nbuckets=(-1,)),
+        f"negative side: bucket number 1 has observation count of -1: {NEGATIVE_BUCKET}",
+        False,
+    ),
+    "rejects a histogram that has a positive bucket with a negative count": (
+        go_histogram(spans=((-1, 1),), buckets=(-1,)),
+        f"positive side: bucket number 1 has observation count of -1: {NEGATIVE_BUCKET}",
+        False,
+    ),
+    "rejects a histogram that has a lower count than count in buckets": (
+        go_histogram(0, 0, spans=((-1, 1),), buckets=(1,), nspans=((-1, 1),), nbuckets=(1,)),
+        f"2 observations found in buckets, but the Count field is 0: {COUNT_MISMATCH}",
+        True,
+    ),
+    "rejects a histogram that doesn't count the zero bucket in its count": (
+        go_histogram(0, 2, 1, spans=((-1, 1),), buckets=(1,), nspans=((-1, 1),), nbuckets=(1,)),
+        f"3 observations found in buckets, but the Count field is 2: {COUNT_MISMATCH}",
+        True,
+    ),
+    "rejects an exponential histogram with custom buckets schema": (
+        go_histogram(-53, 12, 2, 0.001, 19.4, TWO_SPANS, (1, 1, -1, 0), TWO_SPANS, (1, 1, -1, 0)),
+        f"custom buckets: only 0 custom bounds defined which is insufficient to cover total span length "
+        f"of 5: {TOO_FEW}",
+        False,
+    ),
+    "rejects a custom buckets histogram with exponential schema": (
+        go_histogram(0, 5, 0, 0.0, 19.4, TWO_SPANS, (1, 1, -1, 0), custom=(1.0, 2.0, 3.0, 4.0)),
+        "histogram with exponential schema must not have custom bounds",
+        True,
+    ),
+    "rejects a custom buckets histogram with zero/negative buckets": (
+        go_histogram(
+            -53, 12, 2, 0.001, 19.4, TWO_SPANS, (1, 1, -1, 0), TWO_SPANS, (1, 1, -1, 0), (1.0, 2.0, 3.0, 4.0)
+        ),
+        "custom buckets: must have zero count of 0",
+        True,
+    ),
+    "rejects a custom buckets histogram with negative offset in first span": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, ((-1, 2), (1, 2)), (1, 1, -1, 0), custom=(1.0, 2.0, 3.0, 4.0)),
+        f"custom buckets: span number 1 with offset -1: {NEGATIVE_OFFSET}",
+        False,
+    ),
+    "rejects a custom buckets histogram with negative offset in subsequent spans": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, ((0, 2), (-1, 2)), (1, 1, -1, 0), custom=(1.0, 2.0, 3.0, 4.0)),
+        f"custom buckets: span number 2 with offset -1: {NEGATIVE_OFFSET}",
+        False,
+    ),
+    "rejects a custom buckets histogram with non-matching bucket counts": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, TWO_SPANS, (1, 1, -1), custom=(1.0, 2.0, 3.0, 4.0)),
+        f"custom buckets: spans need 4 buckets, have 3 buckets: {MISMATCH}",
+        False,
+    ),
+    "rejects a custom buckets histogram with too few bounds": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, TWO_SPANS, (1, 1, -1, 0), custom=(1.0, 2.0, 3.0)),
+        f"custom buckets: only 3 custom bounds defined which is insufficient to cover total span length "
+        f"of 5: {TOO_FEW}",
+        False,
+    ),
+    "valid custom buckets histogram": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, TWO_SPANS, (1, 1, -1, 0), custom=(1.0, 2.0, 3.0, 4.0)),
+        None,
+        False,
+    ),
+    "valid custom buckets histogram with extra bounds": (
+        go_histogram(-53, 5, 0, 0.0, 19.4, TWO_SPANS, (1, 1, -1, 0), custom=tuple(map(float, range(1, 9)))),
+        None,
+        False,
+    ),
+    "reject custom buckets histogram with non-increasing bound": (
+        go_histogram(-53, custom=(0.0, 0.0)),
+        f"custom buckets: previous bound is 0.000000 and current is 0.000000: {ORDER}",
+        False,
+    ),
+    "reject custom buckets histogram with explicit +Inf bound": (
+        go_histogram(-53, custom=(1.0, math.inf)),
+        EXPLICIT_INF,
+        False,
+    ),
+    "valid custom buckets histogram with explicit -Inf bound": (
+        go_histogram(-53, custom=(-math.inf, 1.0)),
+        None,
+        False,
+    ),
+    "reject custom buckets histogram with NaN bound": (
+        go_histogram(-53, custom=(1.0, math.nan, 3.0)),
+        "custom buckets: histogram custom bounds must not be NaN",
+        False,
+    ),
+    "schema too high": (go_histogram(10), INVALID_SCHEMA + "10", False),
+    "schema too low": (go_histogram(-10), INVALID_SCHEMA + "-10", False),
+}
+
+
+def outcome(h: NativeHistogram) -> str | None:
+    """validate's answer: None, or the error text."""
+    try:
+        validate(h)
+    except HistogramError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("name", list(GO_VALIDATION))
+def test_validate_prometheus_table(name: str) -> None:
+    h, message, skip_float = GO_VALIDATION[name]
+    assert outcome(h) == message
+    if not skip_float:
+        assert outcome(go_to_float(h)) == message
+
+
+# Beyond Prometheus's table, derived from Validate's code (histogram.go, float_histogram.go,
+# generic.go) step by step; Go's %v of a float64 is strconv's shortest 'g' (-1e+06, -1e-07), %f
+# has six decimals and prints infinities as +Inf/-Inf, sums of counts wrap as Go's int64/uint64.
+MORE_VALIDATION = {
+    # Order: positive spans before negative spans, negative buckets before positive buckets.
+    "both sides' spans wrong: positive first": (
+        go_histogram(spans=((0, 1),), nspans=((0, 1),)),
+        f"positive side: spans need 1 buckets, have 0 buckets: {MISMATCH}",
+    ),
+    "both sides' buckets negative: negative first": (
+        go_histogram(spans=((0, 1),), buckets=(-2,), nspans=((0, 1),), nbuckets=(-3,)),
+        f"negative side: bucket number 1 has observation count of -3: {NEGATIVE_BUCKET}",
+    ),
+    "a negative offset of the first span is fine": (go_histogram(0, 1, spans=((-5, 1),), buckets=(1,)), None),
+    "a negative absolute count from deltas": (
+        go_histogram(0, 1, spans=((0, 3),), buckets=(2, -1, -2)),
+        f"positive side: bucket number 3 has observation count of -1: {NEGATIVE_BUCKET}",
+    ),
+    "span lengths of zero count for nothing": (
+        go_histogram(0, 3, spans=((0, 0), (2, 1), (0, 0)), buckets=(3,)),
+        None,
+    ),
+    "schemas -4 and 8 are exponential": (go_histogram(-4, 1, spans=((0, 1),), buckets=(1,)), None),
+    "schema 8": (go_histogram(8, 1, spans=((0, 1),), buckets=(1,)), None),
+    "schema 9 (reserved) is invalid": (go_histogram(9), INVALID_SCHEMA + "9"),
+    "schema 52 (reserved) is invalid": (go_histogram(52), INVALID_SCHEMA + "52"),
+    "schema -5 is invalid": (go_histogram(-5), INVALID_SCHEMA + "-5"),
+    "schema -9 (reserved) is invalid": (go_histogram(-9), INVALID_SCHEMA + "-9"),
+    "schema -52": (go_histogram(-52), INVALID_SCHEMA + "-52"),
+    # The count: exact without NaN, a lower bound with a NaN sum.
+    "NaN sum, count below the buckets": (
+        go_histogram(0, 2, 2, 0.0, math.nan, ((0, 1),), (1,)),
+        f"3 observations found in buckets, but the Count field is 2: {NOT_BIG_ENOUGH}",
+    ),
+    "NaN sum, count equal to the buckets": (go_histogram(0, 3, 2, 0.0, math.nan, ((0, 1),), (1,)), None),
+    "an infinite sum is no NaN": (
+        go_histogram(0, 4, 2, 0.0, math.inf, ((0, 1),), (1,)),
+        f"3 observations found in buckets, but the Count field is 4: {COUNT_MISMATCH}",
+    ),
+    "empty histogram": (go_histogram(), None),
+    # Go's integer arithmetic: an absolute count past int64 wraps negative, the total wraps at 2^64.
+    "int64 overflow of a running count": (
+        go_histogram(0, 0, spans=((0, 2),), buckets=(2**62, 2**62)),
+        f"positive side: bucket number 2 has observation count of -9223372036854775808: {NEGATIVE_BUCKET}",
+    ),
+    "uint64 total wraps to the count": (
+        go_histogram(0, 0, 2, spans=((0, 2),), buckets=(2**63 - 1, 0)),
+        None,
+    ),
+    "uint64 count at its maximum": (
+        go_histogram(0, 2**64 - 1, 2**63, spans=((0, 1),), buckets=(2**63 - 1,)),
+        None,
+    ),
+    "uint64 totals in the message": (
+        go_histogram(0, 5, 2**63, spans=((0, 1),), buckets=(2**63 - 1,)),
+        f"18446744073709551615 observations found in buckets, but the Count field is 5: {COUNT_MISMATCH}",
+    ),
+    # Custom buckets: bounds first (NaN per bound before its order), then spans, then the rest.
+    "bounds out of order before a later NaN": (
+        go_histogram(-53, custom=(2.0, 1.0, math.nan)),
+        f"custom buckets: previous bound is 2.000000 and current is 1.000000: {ORDER}",
+    ),
+    "NaN first bound": (
+        go_histogram(-53, custom=(math.nan, 1.0)),
+        "custom buckets: histogram custom bounds must not be NaN",
+    ),
+    "two -Inf bounds": (
+        go_histogram(-53, custom=(-math.inf, -math.inf)),
+        f"custom buckets: previous bound is -Inf and current is -Inf: {ORDER}",
+    ),
+    "+Inf before 1": (
+        go_histogram(-53, custom=(math.inf, 1.0)),
+        f"custom buckets: previous bound is +Inf and current is 1.000000: {ORDER}",
+    ),
+    "%f of a large bound": (
+        go_histogram(-53, custom=(1e20, 5.0)),
+        f"custom buckets: previous bound is 100000000000000000000.000000 and current is 5.000000: {ORDER}",
+    ),
+    "%f of a negative zero": (
+        go_histogram(-53, custom=(0.1, -0.0)),
+        f"custom buckets: previous bound is 0.100000 and current is -0.000000: {ORDER}",
+    ),
+    "0 after -0 is not increasing": (
+        go_histogram(-53, custom=(-0.0, 0.0)),
+        f"custom buckets: previous bound is -0.000000 and current is 0.000000: {ORDER}",
+    ),
+    "a single +Inf bound": (
+        go_histogram(-53, custom=(math.inf,)),
+        EXPLICIT_INF,
+    ),
+    "spans reaching one past the last bound (the +Inf bucket)": (
+        go_histogram(-53, 2, spans=((0, 2),), buckets=(1, 0), custom=(1.0,)),
+        None,
+    ),
+    "spans reaching two past the last bound": (
+        go_histogram(-53, 2, spans=((1, 2),), buckets=(1, 0), custom=(1.0,)),
+        f"custom buckets: only 1 custom bounds defined which is insufficient to cover total span length "
+        f"of 3: {TOO_FEW}",
+    ),
+    "custom zero threshold": (
+        go_histogram(-53, zero_threshold=0.5, custom=(1.0,)),
+        "custom buckets: must have zero threshold of 0",
+    ),
+    "custom NaN zero threshold": (
+        go_histogram(-53, zero_threshold=math.nan, custom=(1.0,)),
+        "custom buckets: must have zero threshold of 0",
+    ),
+    "custom zero count before zero threshold": (
+        go_histogram(-53, zero_count=1, zero_threshold=0.5, custom=(1.0,)),
+        "custom buckets: must have zero count of 0",
+    ),
+    "custom negative spans": (
+        go_histogram(-53, nspans=((0, 1),), nbuckets=(1,), custom=(1.0,)),
+        "custom buckets: must not have negative spans",
+    ),
+    "custom negative buckets without spans": (
+        go_histogram(-53, nbuckets=(1,), custom=(1.0,)),
+        "custom buckets: must not have negative buckets",
+    ),
+    "custom count checked too": (
+        go_histogram(-53, 2, spans=((0, 1),), buckets=(3,), custom=(1.0,)),
+        f"3 observations found in buckets, but the Count field is 2: {COUNT_MISMATCH}",
+    ),
+    "custom negative bucket": (
+        go_histogram(-53, 0, spans=((0, 2),), buckets=(1, -2), custom=(1.0,)),
+        f"positive side: bucket number 2 has observation count of -1: {NEGATIVE_BUCKET}",
+    ),
+    # FloatHistogram.Validate: no count comparison; count, zero count and buckets at least 0.
+    "float count is not compared with the buckets": (
+        go_float_histogram(0, 1000.0, spans=((0, 1),), buckets=(1.0,)),
+        None,
+    ),
+    "float negative count (Go's double space)": (
+        go_float_histogram(0, -1.0),
+        "observation count is  -1: histogram's observation count is negative",
+    ),
+    "float negative zero count": (
+        go_float_histogram(0, 1.0, -2.5),
+        f"zero bucket has observation count of -2.5: {NEGATIVE_BUCKET}",
+    ),
+    "float negative buckets before the zero count": (
+        go_float_histogram(0, 1.0, -1.0, nspans=((0, 1),), nbuckets=(-0.5,)),
+        f"negative side: bucket number 1 has observation count of -0.5: {NEGATIVE_BUCKET}",
+    ),
+    "float zero count before custom bounds": (
+        go_float_histogram(0, 1.0, -1.0, custom=(1.0,)),
+        f"zero bucket has observation count of -1: {NEGATIVE_BUCKET}",
+    ),
+    "float exponential with custom bounds": (
+        go_float_histogram(0, 1.0, custom=(1.0,)),
+        "histogram with exponential schema must not have custom bounds",
+    ),
+    "float count before positive buckets": (
+        go_float_histogram(0, -1e-07, spans=((0, 1),), buckets=(-1.0,)),
+        "observation count is  -1e-07: histogram's observation count is negative",
+    ),
+    "float %v of a large count": (
+        go_float_histogram(0, 1.0, spans=((0, 1),), buckets=(-1e6,)),
+        f"positive side: bucket number 1 has observation count of -1e+06: {NEGATIVE_BUCKET}",
+    ),
+    "float -Inf bucket": (
+        go_float_histogram(0, 1.0, spans=((0, 2),), buckets=(1.0, -math.inf)),
+        f"positive side: bucket number 2 has observation count of -Inf: {NEGATIVE_BUCKET}",
+    ),
+    "float NaN count, zero count and buckets pass": (
+        go_float_histogram(0, math.nan, math.nan, spans=((0, 1),), buckets=(math.nan,)),
+        None,
+    ),
+    "float negative zero passes": (go_float_histogram(0, -0.0, -0.0, spans=((0, 1),), buckets=(-0.0,)), None),
+    "float schema 9": (go_float_histogram(9), INVALID_SCHEMA + "9"),
+    "float custom NaN zero count": (
+        go_float_histogram(-53, zero_count=math.nan, custom=(1.0,)),
+        "custom buckets: must have zero count of 0",
+    ),
+    "float custom negative count after the custom checks": (
+        go_float_histogram(-53, -3.0, spans=((0, 1),), buckets=(1.0,), custom=(1.0,)),
+        "observation count is  -3: histogram's observation count is negative",
+    ),
+    "float custom spans before the count": (
+        go_float_histogram(-53, -3.0, spans=((0, 1),), custom=(1.0,)),
+        f"custom buckets: spans need 1 buckets, have 0 buckets: {MISMATCH}",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE_VALIDATION))
+def test_validate(name: str) -> None:
+    h, message = MORE_VALIDATION[name]
+    assert outcome(h) == message
+
+
+@st.composite
+def valid_integer(draw) -> NativeHistogram:
+    """A histogram Validate accepts: spans covering the buckets (only the first offset negative),
+    absolute counts >= 0 as deltas, the count their total plus the zero count."""
+
+    def side():
+        spans = draw(
+            st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4)), max_size=4).map(
+                lambda spans: [
+                    (draw(st.integers(-200, 200)) if i == 0 else o, n) for i, (o, n) in enumerate(spans)
+                ]
+            )
+        )
+        counts = draw(
+            st.lists(
+                st.integers(0, 10**6), min_size=sum(n for _, n in spans), max_size=sum(n for _, n in spans)
+            )
+        )
+        deltas = [b - a for a, b in zip([0, *counts], counts, strict=False)]
+        return tuple(spans), tuple(deltas), sum(counts)
+
+    pspans, pdeltas, ptotal = side()
+    nspans, ndeltas, ntotal = side()
+    zero = draw(st.integers(0, 1000))
+    nan_sum = draw(st.booleans())
+    return go_histogram(
+        draw(st.integers(-4, 8)),
+        ptotal + ntotal + zero + (draw(st.integers(0, 5)) if nan_sum else 0),
+        zero,
+        draw(st.floats(0, 1, allow_nan=False)),
+        math.nan if nan_sum else draw(st.floats(allow_nan=False)),
+        pspans,
+        pdeltas,
+        nspans,
+        ndeltas,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_integer(), st.integers(0, 3), st.data())
+def test_valid_histograms_stay_valid(h: NativeHistogram, max_empty: int, data) -> None:
+    """What Prometheus relies on: a valid histogram stays valid as float (ToFloat), compacted, and
+    reduced to any lower schema (the bucket limit and min bucket factor appenders)."""
+    validate(h)
+    validate(go_to_float(h))
+    validate(compact(h, max_empty))
+    if h.schema > -4:
+        target = data.draw(st.integers(-4, h.schema - 1))
+        validate(reduce_resolution(h, target))
+        validate(reduce_resolution(go_to_float(h), target))
+
+
+def observations(h: NativeHistogram) -> int:
+    """The buckets' total plus the zero count of an integer histogram (absolute counts from deltas)."""
+    return (
+        sum(itertools.accumulate(h.positive_buckets))
+        + sum(itertools.accumulate(h.negative_buckets))
+        + h.zero_count
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_integer(), st.sampled_from(["count", "bucket", "span", "custom", "schema"]), st.data())
+def test_broken_histograms_are_refused(h: NativeHistogram, damage: str, data) -> None:
+    """One thing broken in a valid histogram: refused, with the matching Prometheus error."""
+    found = observations(h)
+    if damage == "count":
+        if h.sum == h.sum:
+            count = found + data.draw(st.sampled_from([-1, 1, 7])) if found else found + 1
+            assert outcome(replace(h, count=count)) == (
+                f"{found} observations found in buckets, but the Count field is {count}: {COUNT_MISMATCH}"
+            )
+        elif found:
+            assert outcome(replace(h, count=found - 1)) == (
+                f"{found} observations found in buckets, but the Count field is {found - 1}: {NOT_BIG_ENOUGH}"
+            )
+    elif damage == "bucket":
+        broken = replace(
+            h, positive_spans=(*h.positive_spans, (0, 1)), positive_buckets=(*h.positive_buckets, -(10**7))
+        )
+        assert outcome(broken).endswith(NEGATIVE_BUCKET)
+    elif damage == "span":
+        assert outcome(replace(h, negative_spans=(*h.negative_spans, (0, 1)))).endswith(MISMATCH)
+    elif damage == "custom":
+        assert (
+            outcome(replace(h, custom_values=(1.0,)))
+            == "histogram with exponential schema must not have custom bounds"
+        )
+    else:
+        schema = data.draw(st.one_of(st.integers(9, 60), st.integers(-60, -5)).filter(lambda s: s != -53))
+        assert outcome(replace(h, schema=schema)) == INVALID_SCHEMA + str(schema)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-60, 60),
+    side,
+    side,
+    st.one_of(st.integers(-(2**64), 2**64), st.floats()),
+    st.one_of(st.integers(-(2**64), 2**64), st.floats()),
+    st.floats(),
+    st.lists(st.floats(), max_size=4),
+    st.booleans(),
+)
+def test_hostile_validate(schema, positive, negative, count, zero_count, sum_, custom, floats) -> None:
+    """Any shape and any counts: None or HistogramError, nothing else."""
+    h = integer(schema, positive[0], positive[1], negative[0], negative[1], custom_values=tuple(custom))
+    if floats:
+        h = replace(
+            to_float(h),
+            count=float(count),
+            zero_count=float(zero_count),
+            sum=sum_,
+        )
+    elif isinstance(count, int) and isinstance(zero_count, int):
+        h = replace(h, count=count, zero_count=zero_count, sum=sum_)
+    assert outcome(h) is None or isinstance(outcome(h), str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(classic_line, max_size=12), st.booleans())
+def test_nhcb_conversions_validate(series, keep: bool) -> None:
+    """Whatever the conversion emits validates: Prometheus's NHCBParser drops a conversion that
+    Validate refuses instead of emitting it."""
+    body = "# TYPE h histogram\n" + "".join(
+        f"{name}{{{labels}{le}}} {format_go(value)}\n" for name, labels, le, value in series
+    )
+    for sample in convert_classic_to_nhcb(parse_text(body.encode()), keep_classic=keep).histograms:
+        validate(sample.histogram)

@@ -19,6 +19,9 @@ place; every function returns new objects):
 - `compact(h, max_empty_buckets)`: Histogram/FloatHistogram.Compact (`compact_buckets`: one side).
 - `convert_classic_to_nhcb(exposition, keep_classic)`: `convert_classic_histograms_to_nhcb`,
   Prometheus's NHCBParser over util/convertnhcb; see its docstring.
+- `validate(h)`: Histogram/FloatHistogram.Validate, which the storage appenders (TSDB head,
+  agent WAL, Alloy's remote_write WAL) run on every native histogram before appending it:
+  `HistogramError` with Prometheus's text when the storage would refuse it.
 """
 
 import math
@@ -29,8 +32,8 @@ from dataclasses import dataclass, field, replace
 
 from promscrape.gostring import go_quote
 
-from .exposition.floats import FloatSyntaxError, go_parse_float
-from .exposition.model import Exemplar, Exposition, HistogramSample, Labels, Metadata, NativeHistogram
+from .exposition.floats import FloatSyntaxError, format_go, go_parse_float
+from .exposition.model import Exemplar, Exposition, HistogramSample, Labels, Metadata, NativeHistogram, Spans
 
 __all__ = [
     "BUCKET_LIMIT_EXCEEDED",
@@ -45,6 +48,7 @@ __all__ = [
     "convert_classic_to_nhcb",
     "pick_schema",
     "reduce_resolution",
+    "validate",
 ]
 
 EXPONENTIAL_SCHEMA_MIN = -4
@@ -58,6 +62,29 @@ BUCKET_LIMIT_EXCEEDED = "histogram bucket limit exceeded"
 
 _SPANS_MISMATCH = "histogram spans specify different number of buckets than provided"
 _NEGATIVE_OFFSET = "histogram has a span whose offset is negative"
+# model/histogram/generic.go's Err* texts that validate wraps (fmt.Errorf("...: %w")).
+_COUNT_NOT_BIG_ENOUGH = (
+    "histogram's observation count should be at least the number of observations found in the buckets"
+)
+_COUNT_MISMATCH = (
+    "histogram's observation count should equal the number of observations found in the buckets "
+    "(in absence of NaN)"
+)
+_NEGATIVE_COUNT = "histogram's observation count is negative"
+_NEGATIVE_BUCKET_COUNT = "histogram has a bucket whose observation count is negative"
+_CUSTOM_BOUNDS_TOO_FEW = "histogram custom bounds are too few"
+_CUSTOM_BOUNDS_ORDER = "histogram custom bounds must be in strictly increasing order"
+_CUSTOM_BOUNDS_INFINITE = "histogram custom bounds must be finite"
+_CUSTOM_BOUNDS_NAN = "histogram custom bounds must not be NaN"
+_CUSTOM_ZERO_COUNT = "custom buckets: must have zero count of 0"
+_CUSTOM_ZERO_THRESHOLD = "custom buckets: must have zero threshold of 0"
+_CUSTOM_NEGATIVE_SPANS = "custom buckets: must not have negative spans"
+_CUSTOM_NEGATIVE_BUCKETS = "custom buckets: must not have negative buckets"
+_EXPONENTIAL_CUSTOM_BOUNDS = "histogram with exponential schema must not have custom bounds"
+_INVALID_SCHEMA = (
+    "histogram has an invalid schema, which must be between -4 and 8 for exponential buckets, "
+    "or -53 for custom buckets"
+)
 
 _INT64_LIMIT = 1 << 63
 _UINT64_LIMIT = 1 << 64
@@ -384,6 +411,167 @@ def compact(h: NativeHistogram, max_empty_buckets: int) -> NativeHistogram:
     )
 
 
+_U32 = 0xFFFFFFFF
+_U64 = (1 << 64) - 1
+
+
+def _int64(value: int) -> int:
+    """Go's int64 arithmetic: the low 64 bits, signed."""
+    value &= _U64
+    return value - _UINT64_LIMIT if value >= _INT64_LIMIT else value
+
+
+def _go_f(value: float) -> str:
+    """Go's `%f` of a float that is not NaN: six decimals, infinities as `+Inf` / `-Inf`."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return f"{value:.6f}"
+
+
+def _check_spans(spans: Spans, buckets: int, side: str) -> None:
+    """checkHistogramSpans: only the first offset may be negative, the lengths add up to the buckets."""
+    needed = 0
+    for number, (offset, length) in enumerate(spans):
+        offset = _int32(offset)
+        if number > 0 and offset < 0:
+            raise HistogramError(f"{side}: span number {number + 1} with offset {offset}: {_NEGATIVE_OFFSET}")
+        needed += length & _U32
+    if needed != buckets:
+        raise HistogramError(
+            f"{side}: spans need {needed} buckets, have {buckets} buckets: {_SPANS_MISMATCH}"
+        )
+
+
+def _integer_total(deltas: Sequence[int], side: str) -> int:
+    """checkHistogramBuckets over deltas: every absolute count (an int64 running sum, wrapping as Go's
+    does) at least 0; their uint64 total (wrapping too), which the count check compares."""
+    total = current = 0
+    for number, delta in enumerate(deltas, 1):
+        current = _int64(current + delta)
+        if current < 0:
+            raise HistogramError(
+                f"{side}: bucket number {number} has observation count of {current}: {_NEGATIVE_BUCKET_COUNT}"
+            )
+        total = (total + current) & _U64
+    return total
+
+
+def _check_float_counts(counts: Sequence[float], side: str) -> None:
+    """checkHistogramBuckets over absolute counts: none below 0 (NaN passes, as `c < 0` is false)."""
+    for number, count in enumerate(counts, 1):
+        if count < 0:
+            raise HistogramError(
+                f"{side}: bucket number {number} has observation count of {format_go(count)}: "
+                f"{_NEGATIVE_BUCKET_COUNT}"
+            )
+
+
+def _check_custom_bounds(bounds: Sequence[float], spans: Spans, buckets: int) -> None:
+    """checkHistogramCustomBounds, wrapped in `custom buckets: `: bounds strictly increasing, not NaN,
+    no explicit +Inf; no negative offset (the first span's included); spans covering the buckets
+    and reaching at most one bucket past the last bound."""
+    previous = -math.inf
+    for i, bound in enumerate(bounds):
+        if bound != bound:
+            raise HistogramError(f"custom buckets: {_CUSTOM_BOUNDS_NAN}")
+        if i > 0 and bound <= previous:
+            raise HistogramError(
+                f"custom buckets: previous bound is {_go_f(previous)} and current is {_go_f(bound)}: "
+                f"{_CUSTOM_BOUNDS_ORDER}"
+            )
+        previous = bound
+    if previous == math.inf:
+        raise HistogramError(
+            f"custom buckets: last +Inf bound must not be explicitly defined: {_CUSTOM_BOUNDS_INFINITE}"
+        )
+    needed = reach = 0
+    for number, (offset, length) in enumerate(spans):
+        offset, length = _int32(offset), length & _U32
+        if offset < 0:
+            raise HistogramError(
+                f"custom buckets: span number {number + 1} with offset {offset}: {_NEGATIVE_OFFSET}"
+            )
+        needed += length
+        reach += length + offset
+    if needed != buckets:
+        raise HistogramError(
+            f"custom buckets: spans need {needed} buckets, have {buckets} buckets: {_SPANS_MISMATCH}"
+        )
+    if len(bounds) + 1 < reach:
+        raise HistogramError(
+            f"custom buckets: only {len(bounds)} custom bounds defined which is insufficient to cover "
+            f"total span length of {reach}: {_CUSTOM_BOUNDS_TOO_FEW}"
+        )
+
+
+def validate(h: NativeHistogram) -> None:
+    """Histogram.Validate (integer) / FloatHistogram.Validate (`is_float`): None, or `HistogramError`.
+
+    What Prometheus's storage appenders check before appending a native histogram (the TSDB head,
+    agent mode's WAL, Alloy's remote_write WAL), step by step and in the same order, with the
+    same texts (`fmt.Errorf("...: %w")` chains as Go prints them):
+    - schema -53 (custom buckets): the bounds (not NaN, strictly increasing, no explicit +Inf),
+      spans (no negative offset at all, covering the buckets, at most one bucket past the last
+      bound), then zero count 0, zero threshold 0, no negative spans, no negative buckets;
+    - schema -4..8: each side's spans (only the first offset may be negative, lengths covering
+      the buckets: positive side first), the negative buckets, for floats a zero count >= 0,
+      then no custom bounds; any other schema (9..52 included) is invalid;
+    - then for floats a count >= 0, and every side's buckets >= 0 (integer histograms: the
+      running sums of the deltas, as int64). Integer histograms' count must equal the buckets'
+      total plus the zero count (uint64 arithmetic), or with a NaN sum be at least that (NaN
+      observations count but fall in no bucket); float histograms' count is not compared.
+    `custom_values` stands for Go's CustomValues, () for nil.
+    """
+    negative_total = 0
+    if h.schema == CUSTOM_BUCKETS_SCHEMA:
+        _check_custom_bounds(h.custom_values, h.positive_spans, len(h.positive_buckets))
+        if h.zero_count != 0:
+            raise HistogramError(_CUSTOM_ZERO_COUNT)
+        if h.zero_threshold != 0:
+            raise HistogramError(_CUSTOM_ZERO_THRESHOLD)
+        if h.negative_spans:
+            raise HistogramError(_CUSTOM_NEGATIVE_SPANS)
+        if h.negative_buckets:
+            raise HistogramError(_CUSTOM_NEGATIVE_BUCKETS)
+    elif _is_exponential(h.schema):
+        _check_spans(h.positive_spans, len(h.positive_buckets), "positive side")
+        _check_spans(h.negative_spans, len(h.negative_buckets), "negative side")
+        if h.is_float:
+            _check_float_counts(h.negative_buckets, "negative side")
+            if h.zero_count < 0:
+                zero = format_go(h.zero_count)
+                raise HistogramError(f"zero bucket has observation count of {zero}: {_NEGATIVE_BUCKET_COUNT}")
+        else:
+            negative_total = _integer_total(h.negative_buckets, "negative side")  # type: ignore[arg-type]
+        if h.custom_values:
+            raise HistogramError(_EXPONENTIAL_CUSTOM_BOUNDS)
+    else:
+        raise HistogramError(f"{_INVALID_SCHEMA}, got schema {h.schema}")
+    if h.is_float:
+        if h.count < 0:
+            raise HistogramError(f"observation count is  {format_go(h.count)}: {_NEGATIVE_COUNT}")
+        _check_float_counts(h.positive_buckets, "positive side")
+        return
+    positive_total = _integer_total(h.positive_buckets, "positive side")  # type: ignore[arg-type]
+    found = (negative_total + positive_total + int(h.zero_count)) & _U64
+    count = int(h.count) & _U64
+    found_text = f"{found} observations found in buckets, but the Count field is {count}"
+    if h.sum != h.sum:
+        if found > count:
+            raise HistogramError(f"{found_text}: {_COUNT_NOT_BIG_ENOUGH}")
+    elif found != count:
+        raise HistogramError(f"{found_text}: {_COUNT_MISMATCH}")
+
+
+def _refused(h: NativeHistogram) -> bool:
+    """Whether validate refuses `h` (the NHCBParser drops such a conversion)."""
+    try:
+        validate(h)
+    except HistogramError:
+        return True
+    return False
+
+
 class _TempHistogram:
     """util/convertnhcb.TempHistogram: one classic histogram's series, collected as they come.
 
@@ -547,8 +735,10 @@ def convert_classic_to_nhcb(
       starts a new histogram.
     - Buckets are sorted by `le`, duplicates ignored; no `_count` means the last bucket's count;
       no `+Inf` bucket adds one with the count. Negative or non-cumulative counts, a count other
-      than the `+Inf` bucket's, or no count and no bucket make the conversion fail: that
-      histogram is dropped (its series too, unless `keep_classic`), as in Prometheus.
+      than the `+Inf` bucket's, or no count and no bucket make the conversion fail, and so does a
+      result `validate` refuses (a `_count` below the last bucket when there is no `+Inf` bucket:
+      the added `+Inf` bucket is then negative): that histogram is dropped (its series too,
+      unless `keep_classic`), as in Prometheus.
     - Integer counts (each exact in int64) give an integer NHCB compacted like Compact(2),
       others a float NHCB compacted like Compact(0); `custom_values` are the finite bounds.
     - The NHCB's series is the base name with the first series' labels minus `le` (exposed
@@ -589,8 +779,8 @@ def convert_classic_to_nhcb(
 
     def flush(group: _Group, timestamp: int | None) -> None:
         histogram = group.temp.convert()
-        if histogram is None:
-            return
+        if histogram is None or _refused(histogram):
+            return  # processNHCB: a failed Convert, or a result Validate refuses, is not emitted
         first_key = keys[group.first]
         _, labels = series[first_key]
         labels = tuple(pair for pair in labels if pair[0] != "le")
