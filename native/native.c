@@ -363,32 +363,30 @@ static PyObject *fill_heads(PyObject *Py_UNUSED(module), PyObject *args) {
             }
             continue;
         }
+        /* Held until its last use: `resolve` may change the list and drop the list's reference. */
+        Py_INCREF(key);
         Py_ssize_t len;
         const char *text = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
         PyObject *head = NULL;
         if (text != NULL) {
             Resolved resolved = {.count = 0};
-            Py_INCREF(key);
             head = encode_head(k, text, len, target, target_count, honor, sample_len, canonical, resolve,
                                &resolved);
             release(&resolved);
-            Py_DECREF(key);
         }
+        int failed;
         if (head == NULL) {
-            if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_UnicodeError)) {
-                Py_DECREF(handed_back);
-                return NULL;
+            failed = PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_UnicodeError);
+            if (!failed) {
+                PyErr_Clear();
+                failed = PyList_Append(handed_back, key) < 0;
             }
-            PyErr_Clear();
-            if (PyList_Append(handed_back, key) < 0) {
-                Py_DECREF(handed_back);
-                return NULL;
-            }
-            continue;
+        } else {
+            failed = PyDict_SetItem(entries, key, head) < 0;
+            Py_DECREF(head);
         }
-        int stored = PyDict_SetItem(entries, key, head);
-        Py_DECREF(head);
-        if (stored < 0) {
+        Py_DECREF(key);
+        if (failed) {
             Py_DECREF(handed_back);
             return NULL;
         }

@@ -463,7 +463,7 @@ def pb_native_integer(ts: int) -> bytes:
         "n",
         HISTOGRAM,
         histogram(
-            uint(1, 9),
+            uint(1, 10),  # zero 1 + negative 2, 1 + positive 3, 1, 2
             double(2, 2.5),
             sint(5, 0),
             double(6, 0.001),

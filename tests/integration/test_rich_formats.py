@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+HISTOGRAMS = "    send_native_histograms: true\n"  # Alloy's endpoint default is false
 EXEMPLAR_S = int(time.time()) - 30  # recent: Prometheus keeps exemplars in a circular buffer by time
 
 
@@ -103,7 +104,7 @@ def config(path: Path, server: LocalServer, endpoints: dict[str, str]) -> Path:
 
 def test_native_histograms_and_exemplars_reach_prometheus(target: LocalServer, tmp_path: Path) -> None:
     binary = require_binary("prometheus")
-    path = config(tmp_path / "rich.yaml", target, {"prometheus": ""})
+    path = config(tmp_path / "rich.yaml", target, {"prometheus": HISTOGRAMS})
     promscrape = Path(sys.executable).with_name("promscrape")
     with LocalPrometheus(binary=binary, features=("native-histograms", "exemplar-storage")) as prometheus:
         run = subprocess.run(
@@ -160,7 +161,10 @@ def test_native_histograms_and_exemplars_reach_prometheus(target: LocalServer, t
 
 
 def test_metadata_arrives_over_1_0_and_2_0(target: LocalServer, tmp_path: Path) -> None:
-    endpoints = {"one": "", "two": "    protobuf_message: io.prometheus.write.v2.Request\n"}
+    endpoints = {
+        "one": HISTOGRAMS,
+        "two": HISTOGRAMS + "    protobuf_message: io.prometheus.write.v2.Request\n",
+    }
     path = config(tmp_path / "rich.yaml", target, endpoints)
     out, err = io.StringIO(), io.StringIO()
     run = LocalRun(LocalOptions(config=path, remote_write=None, duration_s=None), out, err)

@@ -53,7 +53,7 @@ def span(field: int, offset: int, length: int) -> bytes:
 
 NATIVE = b"".join(
     [
-        uint(1, 10),
+        uint(1, 11),  # zero bucket 2 + negative 2, 1 + positive 1, 2, 1, 2: valid as Prometheus checks
         double(2, 12.5),
         message(3, uint(1, 4), double(2, 1.0)),
         sint(5, 0),
@@ -126,10 +126,10 @@ PROTOBUF_LINES = [
     'requests_total{code="200"} 42 st=1699999000000',
     '  # {trace_id="x"} 1 1700000000250',
     'temperature_celsius{room="a \\"b\\""} 21.5 1000',
-    'latency_seconds_count{path="/a"} 10 st=1700000000500',
+    'latency_seconds_count{path="/a"} 11 st=1700000000500',
     'latency_seconds_sum{path="/a"} 12.5 st=1700000000500',
     'latency_seconds_bucket{le="1.0",path="/a"} 4 st=1700000000500',
-    'latency_seconds_bucket{le="+Inf",path="/a"} 10 st=1700000000500',
+    'latency_seconds_bucket{le="+Inf",path="/a"} 11 st=1700000000500',
     "size_bytes_count 7",
     "size_bytes_sum 3.5",
     'size_bytes_bucket{le="1.0"} 2',
@@ -140,7 +140,7 @@ PROTOBUF_LINES = [
     "rpc_sum 0.9",
     'rpc{quantile="0.5"} 0.25',
     "plain 1e+06",
-    'latency_seconds{path="/a"} {count:10, sum:12.5, schema:0, zero_threshold:0.001, zero_count:2, '
+    'latency_seconds{path="/a"} {count:11, sum:12.5, schema:0, zero_threshold:0.001, zero_count:2, '
     "[-2,-1):1, [-1,-0.5):2, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2, (4,8]:1, (8,16]:2} st=1700000000500",
     '  # {trace_id="abc"} 0.7 1700000000250',
     "depth {count:6.5, sum:-1.25, schema:-1, zero_threshold:0, zero_count:0, (0.0625,0.25]:1.5, (0.25,1]:5}",

@@ -917,3 +917,10 @@ def test_escaping_scheme_follows_validation_when_unset(
     dumped = json.loads(json.dumps(parsed.to_item()))
     assert dumped == {"name": "node", "forward_to": ["prom"], **item}
     assert ScrapeJob.model_validate(dumped) == parsed
+
+
+@pytest.mark.parametrize("factor", [float("nan"), float("inf")])
+def test_min_bucket_factor_must_be_finite(factor: float) -> None:
+    assert job_errors(job(native_histogram_min_bucket_factor=factor)) == [
+        'job "node": native_histogram_min_bucket_factor: Input should be a finite number'
+    ]

@@ -7,14 +7,9 @@ from collections.abc import Callable
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from name_escaping import ESCAPING_SCHEMES, escape_name
 from prometheus_client.openmetrics.exposition import escape_metric_name
-from promscrape.names import (
-    ESCAPING_SCHEMES,
-    VALIDATION_SCHEMES,
-    escape_name,
-    is_valid_label_name,
-    is_valid_metric_name,
-)
+from promscrape.names import VALIDATION_SCHEMES, is_valid_label_name, is_valid_metric_name
 
 
 def go(raw: bytes) -> str:

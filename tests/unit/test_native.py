@@ -252,3 +252,17 @@ def test_canonical_keys_agrees_with_the_python_check(keys: list[str]) -> None:
 def test_canonical_keys_refuses_what_the_body_check_bans(key: str) -> None:
     """Backslashes and line feeds never reach it (the fast parser hands such bodies over first)."""
     assert C is not None and C.canonical_keys([key]) is False
+
+
+def test_a_resolve_that_empties_the_key_list_is_survived() -> None:
+    """The key being encoded stays alive when `resolve` drops the list's references."""
+    assert C is not None
+    keys = ["".join(['h{le="', "7", '"}']), "".join(["a", "b"])]
+
+    def resolve(*_: object) -> str:
+        keys.clear()
+        return "R"
+
+    entries: dict[str, bytes] = {}
+    assert C.fill_heads(keys, entries, (), False, SAMPLE_LEN, set(), resolve) == []
+    assert list(entries) == ['h{le="7"}']

@@ -49,7 +49,8 @@ def process(exposition: Exposition, **options: object) -> pipeline.PipelineResul
 
 def decoded_v1(result: pipeline.PipelineResult) -> list[decode.DecodedSeries]:
     assert result.error is None, result.error
-    return decode.decode_write_request(b"".join(result.series), compressed=False)
+    entries = [*result.series, *result.histograms, *result.exemplars]
+    return decode.decode_write_request(b"".join(entries), compressed=False)
 
 
 def histogram_exposition(*samples: HistogramSample, floats: str = "") -> Exposition:
@@ -188,3 +189,46 @@ def test_v2_series_carry_every_appended_sample_with_its_time(honor_timestamps: b
     assert got[0][1].value == 1.0 and math.isnan(got[2][1].value)
     assert all(s.metadata is None for s in result.v2_series)
     assert [dict(s.labels) for s in result.v2_series][1] == {"__name__": "b", **TARGET}
+
+
+def test_histograms_follow_the_validation_scheme_and_honor_labels_empty_values() -> None:
+    exposition = histogram_exposition(HistogramSample('{"my.hist",a="1"}', INTEGER))
+    exposition.series = {'{"my.hist",a="1"}': ("my.hist", (("a", "1"),))}
+    assert process(exposition).error == (
+        'invalid metric name or label names: {__name__="my.hist", a="1", instance="host:9100", job="node"}'
+    )
+    (series,) = decoded_v1(process(exposition, validation_scheme="utf8"))
+    assert series.label_dict["__name__"] == "my.hist"
+    empty = histogram_exposition(HistogramSample('h{job=""}', INTEGER))
+    empty.series = {'h{job=""}': ("h", ())}
+    empty.empty_labels = {'h{job=""}': frozenset({"job"})}
+    (honored,) = decoded_v1(process(empty, honor_labels=True))
+    assert honored.label_dict == {"__name__": "h", "instance": "host:9100"}
+
+
+def test_histograms_far_in_the_future_are_dropped_but_count_for_the_sample_limit() -> None:
+    future = SCRAPE_TS + pipeline.MAX_AHEAD_MS + 1
+    exposition = histogram_exposition(HistogramSample('h{a="1"}', INTEGER, future), floats="x 1\n")
+    result = process(exposition)
+    assert [s.label_dict["__name__"] for s in decoded_v1(result)] == ["x"]
+    assert process(exposition, limits=pipeline.Limits(sample_limit=1)).error == pipeline.SAMPLE_LIMIT_EXCEEDED
+
+
+@pytest.mark.parametrize(
+    ("histogram", "error"),
+    [
+        (
+            NativeHistogram(0, 0.001, 5, 1.0, 1, positive_spans=((0, 3),), positive_buckets=(3, -2)),
+            "positive side: spans need 3 buckets, have 2 buckets: histogram spans specify different "
+            "number of buckets than provided",
+        ),
+        (
+            NativeHistogram(12, 0.0, 1, 1.0, 0, positive_spans=((0, 1),), positive_buckets=(1,)),
+            "histogram has an invalid schema, which must be between -4 and 8 for exponential buckets, "
+            "or -53 for custom buckets, got schema 12",
+        ),
+    ],
+)
+def test_an_invalid_native_histogram_fails_the_scrape(histogram: NativeHistogram, error: str) -> None:
+    result = process(histogram_exposition(HistogramSample('h{a="1"}', histogram), floats="x 1\n"))
+    assert (result.series, result.error) == ([], error)

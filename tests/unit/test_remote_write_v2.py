@@ -311,17 +311,20 @@ def test_batches_count_samples_histograms_and_exemplars(
         )
 
 
-@pytest.mark.parametrize("build", [v2.build_requests, v2.build_requests_v1])
-def test_max_samples_must_be_positive(build: Any) -> None:
+def test_max_samples_must_be_positive() -> None:
     with pytest.raises(ValueError, match=r"^max_samples must be positive, got 0$"):
-        build([series_of(1, 0)], max_samples=0)
+        v2.build_requests([series_of(1, 0)], max_samples=0)
 
 
 def test_v1_fallback_carries_what_1_0_can() -> None:
-    requests = v2.build_requests_v1(RICH_SERIES)
+    encoded = [entry for entry in map(v2.encode_series_v1, RICH_SERIES) if entry is not None]
     # NHCB dropped as Prometheus drops it from 1.0
-    assert [counts for _, counts in requests] == [v2.Counts(samples=3, histograms=1, exemplars=3)]
-    ((body, _),) = requests
+    assert [counts for _, counts in encoded] == [
+        v2.Counts(histograms=1, exemplars=2),
+        v2.Counts(samples=2, exemplars=1),
+        v2.Counts(samples=1),
+    ]
+    body = b"".join(entry for entry, _ in encoded)
     assert body == b"".join(
         [
             v1.encode_series(
@@ -343,20 +346,6 @@ def test_v1_fallback_carries_what_1_0_can() -> None:
     assert [d.labels for d in decoded] == [list(s.labels) for s in RICH_SERIES[:3]]
     assert [h.histogram for h in decoded[0].histograms] == [INT_HISTOGRAM]
     assert decoded[1].samples[1].value_bits == STALE_BITS
-
-
-def test_v1_fallback_batches_by_what_it_carries() -> None:
-    only_nhcb = v2.Series([("i", "0")], histograms=[v2.HistogramPoint(NHCB, 1)] * 3)
-    series = [only_nhcb, series_of(2, 1), series_of(2, 2), series_of(1, 3)]
-    requests = v2.build_requests_v1(series, max_samples=3)
-    assert [counts for _, counts in requests] == [
-        v2.Counts(histograms=1, exemplars=1),
-        v2.Counts(samples=1, histograms=1, exemplars=1),
-    ]
-    assert [[d.label_dict["i"] for d in decode.decode_write_request(b, False)] for b, _ in requests] == [
-        ["1"],
-        ["2", "3"],
-    ]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ the same Exposition for every body here."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from name_escaping import escape_name
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -19,7 +20,7 @@ from prometheus_client.exposition import generate_latest
 from promscrape import exposition
 from promscrape.exposition import Exposition, Metadata, ParseError, fast
 from promscrape.exposition.text import canonical_float_label
-from promscrape.names import escape_name, is_valid_label_name, is_valid_metric_name
+from promscrape.names import is_valid_label_name, is_valid_metric_name
 from test_text_parser import Accepted, MetadataCases, Rejected, Sample, samples, snapshot, table_tests
 from test_text_parser import parse as parse_careful
 

@@ -304,7 +304,7 @@ class ScrapeJob(_Model):
     metric_name_validation_scheme: str = "legacy"
     metrics_path: str = "/metrics"
     native_histogram_bucket_limit: UInt = 0
-    native_histogram_min_bucket_factor: float = 0.0
+    native_histogram_min_bucket_factor: Annotated[float, Field(allow_inf_nan=False)] = 0.0
     no_proxy: str = ""
     params: dict[str, list[str]] = {}
     proxy_connect_header: dict[str, list[Secret]] = {}
@@ -570,6 +570,8 @@ class RemoteWriteEndpoint(_Model):
     min_backoff: Duration = 30
     max_backoff: Duration = 5_000
     protobuf_message: str = PROTOBUF_MESSAGES[0]
+    send_exemplars: bool = True
+    send_native_histograms: bool = False
 
     @field_validator("name")
     @classmethod

@@ -97,9 +97,10 @@ SAMPLE_LIMIT_EXCEEDED = "sample limit exceeded"
 class PipelineResult:
     """What one scrape forwards and the counts the report metrics need (REFERENCE §8).
 
-    `series`: remote write 1.0 TimeSeries entries of one item each (a float sample, an exemplar or
-    a native histogram sample, each its own entry as Prometheus's queue sends them); `metadata`:
-    1.0 MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as remote write 2.0
+    Remote write 1.0 TimeSeries entries of one item each, as Prometheus's queue sends them:
+    `series` the float samples, `exemplars` and `histograms` (native histogram samples) apart, as
+    an endpoint may not want them (send_exemplars, send_native_histograms); `metadata`: 1.0
+    MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as remote write 2.0
     series, built only when asked (an endpoint speaks 2.0), NHCB histograms and start timestamps
     included, which 1.0 cannot carry.
     """
@@ -108,6 +109,8 @@ class PipelineResult:
     samples_scraped: int
     samples_post_relabel: int
     error: str | None = None
+    exemplars: list[bytes] = field(default_factory=list)
+    histograms: list[bytes] = field(default_factory=list)
     metadata: list[bytes] = field(default_factory=list)
     v2_series: list[v2.Series] | None = None
 
@@ -446,7 +449,13 @@ def process(
         extras = _Extras(exposition, heads, scrape_ts_ms, honor_timestamps, honor_metadata, want_v2)
         extras.add_floats(indices)
         labeler = _Labeler(
-            target_labels, honor_labels, _relabel_function(metric_relabeler), sample_len, limits
+            target_labels,
+            honor_labels,
+            _relabel_function(metric_relabeler),
+            sample_len,
+            limits,
+            exposition.empty_labels,
+            validation_scheme,
         )
         try:
             histograms_posted, histograms_appended = extras.add_histograms(labeler, limits)
@@ -464,7 +473,8 @@ def process(
         return PipelineResult([], scraped, posted, extras.histogram_error)
     result = PipelineResult(series, scraped, posted)
     if extras is not None:
-        result.series = series + extras.entries
+        result.exemplars = extras.exemplar_entries
+        result.histograms = extras.histogram_entries
         result.metadata = extras.metadata_entries()
         result.v2_series = extras.v2_series
     if unique is not None and (len(entries) != len(unique) or list(entries) != list(unique)):
@@ -494,8 +504,10 @@ class _Extras:
         "_honor_timestamps",
         "_labels",
         "_scrape_ts_ms",
-        "entries",
+        "exemplar_entries",
+        "histogram_entries",
         "histogram_error",
+        "histograms_future",
         "histograms_posted",
         "histograms_seen",
         "v2_series",
@@ -516,10 +528,12 @@ class _Extras:
         self._honor_timestamps = honor_timestamps
         self._honor_metadata = honor_metadata
         self._labels: dict[bytes, tuple[tuple[str, str], ...]] = {}
-        self.entries: list[bytes] = []
+        self.exemplar_entries: list[bytes] = []
+        self.histogram_entries: list[bytes] = []
         self.v2_series: list[v2.Series] | None = [] if want_v2 else None
         self.histograms_seen = 0
         self.histograms_posted = 0
+        self.histograms_future = 0
         self.histogram_error: str | None = None
 
     def _timestamp(self, ts_ms: int | None) -> int:
@@ -563,7 +577,7 @@ class _Extras:
             exemplar = exemplars.get(index)
             if exemplar is not None:
                 exemplar = _stamped(exemplar, ts)
-                self.entries.append(v1.encode_series(block, _exemplar_field(exemplar)))
+                self.exemplar_entries.append(v1.encode_series(block, _exemplar_field(exemplar)))
             if self.v2_series is not None:
                 pairs = self._pairs(block)
                 self.v2_series.append(
@@ -581,7 +595,8 @@ class _Extras:
         Limits as Prometheus's appenders apply them: native_histogram_min_bucket_factor lowers the
         schema first, then native_histogram_bucket_limit lowers it until within the limit; a
         histogram still over it is not appended, counting goes on, and the scrape then fails
-        (`histogram_error`). Schemas 9..52 are reduced to 8, as Prometheus's storage does.
+        (`histogram_error`). Then the append's validation (spans, counts, schema -4..8 or -53): a
+        histogram that fails it fails the scrape at once, as Prometheus's and Alloy's appenders do.
         """
         series = self._exposition.series
         heads: dict[str, bytes] = {}
@@ -597,14 +612,20 @@ class _Extras:
             ts = self._timestamp(sample.timestamp_ms)
             if (head, ts) in appended:
                 continue
+            if ts > self._scrape_ts_ms + MAX_AHEAD_MS:
+                self.histograms_future += 1  # counted by the sample limit, dropped by the append
+                continue
             try:
                 histogram = _limited(sample.histogram, limits)
+                histograms.validate(histogram)
             except histograms.HistogramError as exc:
+                if str(exc) != histograms.BUCKET_LIMIT_EXCEEDED:
+                    raise _SampleError(sample.key, str(exc)) from None
                 self.histogram_error = self.histogram_error or str(exc)
                 continue
             appended.add((head, ts))
             self._add_histogram(sample, histogram, _labels_block(head), ts)
-        return self.histograms_posted, len(appended)
+        return self.histograms_posted, len(appended) + self.histograms_future
 
     def _add_histogram(
         self, sample: HistogramSample, histogram: NativeHistogram, block: bytes, ts: int
@@ -614,8 +635,10 @@ class _Extras:
         hint = v1.reset_hint(family.type if family is not None else "")
         exemplars = [exemplar for exemplar in sample.exemplars if exemplar.timestamp_ms is not None]
         if v1.sendable(histogram):
-            self.entries.append(v1.encode_series(block, v1.encode_histogram(histogram, ts, hint)))
-        self.entries.extend(v1.encode_series(block, _exemplar_field(exemplar)) for exemplar in exemplars)
+            self.histogram_entries.append(v1.encode_series(block, v1.encode_histogram(histogram, ts, hint)))
+        self.exemplar_entries.extend(
+            v1.encode_series(block, _exemplar_field(exemplar)) for exemplar in exemplars
+        )
         if self.v2_series is not None:
             pairs = self._pairs(block)
             start = sample.start_timestamp_ms or 0
@@ -644,8 +667,6 @@ def _limited(histogram: NativeHistogram, limits: Limits) -> NativeHistogram:
         histogram = histograms.apply_min_bucket_factor(histogram, limits.native_histogram_min_bucket_factor)
     if limits.native_histogram_bucket_limit:
         histogram = histograms.apply_bucket_limit(histogram, limits.native_histogram_bucket_limit)
-    if histograms.EXPONENTIAL_SCHEMA_MAX < histogram.schema <= histograms.EXPONENTIAL_SCHEMA_MAX_RESERVED:
-        histogram = histograms.reduce_resolution(histogram, histograms.EXPONENTIAL_SCHEMA_MAX)
     return histogram
 
 

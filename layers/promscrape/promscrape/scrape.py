@@ -56,15 +56,18 @@ class TargetStatus(BaseModel):
 class ScrapeOutcome:
     """What one scrape forwards and its status.
 
-    `series`: remote write 1.0 TimeSeries entries of one item each (report metrics last);
-    `metadata`: 1.0 MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as 2.0
-    series (report metrics last), when asked for.
+    Remote write 1.0 TimeSeries entries of one item each: `series` the float samples (report
+    metrics last), `exemplars` and `histograms` apart (an endpoint may not want them); `metadata`:
+    1.0 MetricMetadata entries (honor_metadata); `v2_series`: the same scrape as 2.0 series (report
+    metrics last), when asked for.
     """
 
     series: list[bytes]
     status: TargetStatus
     samples_scraped: int
     samples_post_relabel: int
+    exemplars: list[bytes] = field(default_factory=list)
+    histograms: list[bytes] = field(default_factory=list)
     metadata: list[bytes] = field(default_factory=list)
     v2_series: list[v2.Series] | None = None
 
@@ -111,6 +114,8 @@ def scrape_target(
     start = time.monotonic()
     scrape_ts_ms = int(start_wall * 1000)
     series: list[bytes] = []
+    exemplars: list[bytes] = []
+    histograms: list[bytes] = []
     metadata: list[bytes] = []
     series_v2: list[v2.Series] | None = [] if want_v2 else None
     scraped = post_relabel = 0
@@ -170,6 +175,7 @@ def scrape_target(
         scraped, post_relabel = result.samples_scraped, result.samples_post_relabel
         if result.error is None:
             series, metadata = result.series, result.metadata
+            exemplars, histograms = result.exemplars, result.histograms
             series_v2 = result.v2_series
         else:
             error = result.error
@@ -202,6 +208,8 @@ def scrape_target(
         status=status,
         samples_scraped=scraped,
         samples_post_relabel=post_relabel,
+        exemplars=exemplars,
+        histograms=histograms,
         metadata=metadata,
         v2_series=series_v2,
     )

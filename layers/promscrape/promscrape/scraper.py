@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import urllib3
@@ -214,31 +214,52 @@ def configured_protocol(endpoint: RemoteWriteEndpoint) -> Protocol:
 
 @dataclass(frozen=True, slots=True)
 class _Payload:
-    """What a shard forwards: 1.0 entries of one item each, 1.0 metadata, and 2.0 series if asked."""
+    """What a shard forwards: 1.0 entries of one item each (float samples, exemplars, native
+    histogram samples), 1.0 metadata, and 2.0 series if an endpoint speaks 2.0."""
 
     series: list[bytes]
+    exemplars: list[bytes]
+    histograms: list[bytes]
     metadata: list[bytes]
     series_v2: list[v2.Series]
 
     @classmethod
     def gather(cls, outcomes: Sequence[ScrapeOutcome]) -> "_Payload":
-        series: list[bytes] = []
-        metadata: list[bytes] = []
-        series_v2: list[v2.Series] = []
+        payload = cls([], [], [], [], [])
         for outcome in outcomes:
-            series.extend(outcome.series)
-            metadata.extend(outcome.metadata)
-            series_v2.extend(outcome.v2_series or ())
-        return cls(series, metadata, series_v2)
+            payload.series.extend(outcome.series)
+            payload.exemplars.extend(outcome.exemplars)
+            payload.histograms.extend(outcome.histograms)
+            payload.metadata.extend(outcome.metadata)
+            payload.series_v2.extend(outcome.v2_series or ())
+        return payload
 
-    def batches(self, protocol: Protocol, max_samples: int) -> list["_Batch"]:
-        """The requests of one protocol: 1.0 series then 1.0 metadata, or the 2.0 series."""
+    def batches(self, shape: "_Shape") -> list["_Batch"]:
+        """The requests of one endpoint shape: as Alloy's endpoint block, exemplars only with
+        send_exemplars (default true) and native histograms only with send_native_histograms
+        (default false); 1.0 sends its metadata in requests of its own, 2.0 with each series."""
+        protocol, max_samples, exemplars, histograms = shape
         if protocol == "2.0":
-            return [_Batch.of_v2(part) for part in v2.split_series(self.series_v2, max_samples)]
+            series = [
+                one if exemplars or not one.exemplars else replace(one, exemplars=())
+                for one in self.series_v2
+                if histograms or not one.histograms
+            ]
+            return [_Batch.of_v2(part) for part in v2.split_series(series, max_samples)]
+        entries = [
+            *self.series,
+            *(self.histograms if histograms else ()),
+            *(self.exemplars if exemplars else ()),
+        ]
         return [
-            *(_Batch.of_v1(part) for part in v1.split_batches(self.series, max_samples)),
+            *(_Batch.of_v1(part) for part in v1.split_batches(entries, max_samples)),
             *(_Batch.of_v1(part) for part in v1.split_batches(self.metadata, max_samples)),
         ]
+
+
+_Shape = tuple[Protocol, int, bool, bool]
+"""What an endpoint's requests depend on: protocol, max_samples_per_send, send_exemplars,
+send_native_histograms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,13 +325,18 @@ def _forward(
     """
     if not payload.series:
         return
-    by_shape: dict[tuple[Protocol, int], list[_Batch]] = {}
+    by_shape: dict[_Shape, list[_Batch]] = {}
     executors: list[ThreadPoolExecutor] = []
-    pending: list[tuple[RemoteWriteEndpoint, Future[tuple[str | None, _Batch]]]] = []
+    pending: list[tuple[RemoteWriteEndpoint, Protocol, Future[tuple[str | None, _Batch]]]] = []
     for endpoint, protocol in endpoints:
-        shape = (protocol, endpoint.max_samples_per_send)
+        shape = (
+            protocol,
+            endpoint.max_samples_per_send,
+            endpoint.send_exemplars,
+            endpoint.send_native_histograms,
+        )
         if shape not in by_shape:
-            by_shape[shape] = payload.batches(*shape)
+            by_shape[shape] = payload.batches(shape)
         batches = by_shape[shape]
         if not batches:
             continue
@@ -319,24 +345,45 @@ def _forward(
         )
         executors.append(executor)
         pending.extend(
-            (endpoint, executor.submit(_send, endpoint, batch, deadline, pool)) for batch in batches
+            (endpoint, protocol, executor.submit(_send, endpoint, batch, deadline, pool)) for batch in batches
         )
+    fell_back: dict[str, RemoteWriteEndpoint] = {}
     try:
-        for endpoint, future in pending:
+        for endpoint, protocol, future in pending:
             error, batch = future.result()
-            if error is None:
-                report.batches_sent += 1
-                continue
-            logger.error(
-                "remote write batch undelivered, dead-lettering it",
-                extra={"endpoint": endpoint.name, "err": error, "samples": batch.items},
-            )
-            report.batches_dead_lettered += 1
-            report.samples_dead_lettered += batch.items
-            _dead_letter(endpoint, batch, error, settings, sqs_client)
+            _account(endpoint, error, batch, report, settings, sqs_client)
+            if batch.protocol != protocol:
+                fell_back[endpoint.name] = endpoint
     finally:
         for executor in executors:
             executor.shutdown(wait=True)
+    # Metadata travels with each series in 2.0: an endpoint that answered 415 gets it as 1.0.
+    for endpoint in fell_back.values():
+        for part in v1.split_batches(payload.metadata, endpoint.max_samples_per_send):
+            _account(
+                endpoint, *_send(endpoint, _Batch.of_v1(part), deadline, pool), report, settings, sqs_client
+            )
+
+
+def _account(
+    endpoint: RemoteWriteEndpoint,
+    error: str | None,
+    batch: "_Batch",
+    report: ShardReport,
+    settings: Settings,
+    sqs_client: "BaseClient",
+) -> None:
+    """Count a sent batch, or dead-letter it with its last error."""
+    if error is None:
+        report.batches_sent += 1
+        return
+    logger.error(
+        "remote write batch undelivered, dead-lettering it",
+        extra={"endpoint": endpoint.name, "err": error, "samples": batch.items},
+    )
+    report.batches_dead_lettered += 1
+    report.samples_dead_lettered += batch.items
+    _dead_letter(endpoint, batch, error, settings, sqs_client)
 
 
 def _send(

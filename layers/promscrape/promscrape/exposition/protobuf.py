@@ -644,7 +644,7 @@ def _exemplar(message: dict[str, Any]) -> Exemplar | None:
         )
         for pair in message.get("Label", ())
     )
-    if sum(len(name) + len(value) for name, value in labels if value) > _MAX_EXEMPLAR_RUNES:
+    if sum(len(name) + len(value) for name, value in labels) > _MAX_EXEMPLAR_RUNES:
         return None
     timestamp = message.get("Timestamp")
     return Exemplar(

@@ -8,7 +8,7 @@ Go's gogo-protobuf encoder: fields in number order, zero scalars omitted, and a 
 always written (a non-nullable field in Prometheus's Go types), even empty.
 
 A receiver that does not speak 2.0 answers 415; the sender may then send the same series as 1.0
-(`build_requests_v1`). A 2.0 receiver confirms what it wrote in the `-Written` response headers
+(`encode_series_v1`). A 2.0 receiver confirms what it wrote in the `-Written` response headers
 (`written_stats`).
 """
 
@@ -304,28 +304,6 @@ def encode_series_v1(series: Series) -> tuple[bytes, Counts] | None:
     )
     counts = Counts(len(series.samples), len(histograms), len(series.exemplars))
     return v1.encode_series(v1.encode_labels(series.labels), body), counts
-
-
-def build_requests_v1(
-    series: Iterable[Series], max_samples: int = DEFAULT_MAX_SAMPLES
-) -> list[tuple[bytes, Counts]]:
-    """Uncompressed 1.0 WriteRequests of the same series (what a 415 falls back to), with what each
-    holds; batched like build_requests, by what 1.0 carries."""
-    encoded = [entry for entry in map(encode_series_v1, series) if entry is not None]
-    weighted = ((pair, pair[1].samples + pair[1].histograms + pair[1].exemplars) for pair in encoded)
-    requests: list[tuple[bytes, Counts]] = []
-    for batch in _batches(weighted, max_samples):
-        requests.append(
-            (
-                b"".join([entry for entry, _ in batch]),
-                Counts(
-                    sum(c.samples for _, c in batch),
-                    sum(c.histograms for _, c in batch),
-                    sum(c.exemplars for _, c in batch),
-                ),
-            )
-        )
-    return requests
 
 
 @dataclass(frozen=True, slots=True)
