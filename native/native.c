@@ -355,16 +355,17 @@ static PyObject *fill_heads(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(keys); k++) {
         PyObject *key = PyList_GET_ITEM(keys, k);
+        /* Held until its last use: hashing or `resolve` may change the list and drop its reference. */
+        Py_INCREF(key);
         int known = PyDict_Contains(entries, key);
         if (known != 0) {
+            Py_DECREF(key);
             if (known < 0) {
                 Py_DECREF(handed_back);
                 return NULL;
             }
             continue;
         }
-        /* Held until its last use: `resolve` may change the list and drop the list's reference. */
-        Py_INCREF(key);
         Py_ssize_t len;
         const char *text = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &len) : NULL;
         PyObject *head = NULL;

@@ -232,3 +232,11 @@ def test_histograms_far_in_the_future_are_dropped_but_count_for_the_sample_limit
 def test_an_invalid_native_histogram_fails_the_scrape(histogram: NativeHistogram, error: str) -> None:
     result = process(histogram_exposition(HistogramSample('h{a="1"}', histogram), floats="x 1\n"))
     assert (result.series, result.error) == ([], error)
+
+
+def test_a_future_histogram_over_the_bucket_limit_still_fails_the_scrape() -> None:
+    """The bucket limit comes before the time limit in Prometheus's appender chain."""
+    future = SCRAPE_TS + pipeline.MAX_AHEAD_MS + 1
+    exposition = histogram_exposition(HistogramSample('nhcb{a="1"}', NHCB, future))
+    result = process(exposition, limits=pipeline.Limits(native_histogram_bucket_limit=1))
+    assert result.error == "histogram bucket limit exceeded"

@@ -612,17 +612,23 @@ class _Extras:
             ts = self._timestamp(sample.timestamp_ms)
             if (head, ts) in appended:
                 continue
-            if ts > self._scrape_ts_ms + MAX_AHEAD_MS:
-                self.histograms_future += 1  # counted by the sample limit, dropped by the append
-                continue
+            # Prometheus's appender chain, outermost first: schema and bucket limits, the sample
+            # limit (counting), the time limit (a sample too far ahead is dropped), then the
+            # storage's validation.
             try:
                 histogram = _limited(sample.histogram, limits)
-                histograms.validate(histogram)
             except histograms.HistogramError as exc:
                 if str(exc) != histograms.BUCKET_LIMIT_EXCEEDED:
                     raise _SampleError(sample.key, str(exc)) from None
                 self.histogram_error = self.histogram_error or str(exc)
                 continue
+            if ts > self._scrape_ts_ms + MAX_AHEAD_MS:
+                self.histograms_future += 1
+                continue
+            try:
+                histograms.validate(histogram)
+            except histograms.HistogramError as exc:
+                raise _SampleError(sample.key, str(exc)) from None
             appended.add((head, ts))
             self._add_histogram(sample, histogram, _labels_block(head), ts)
         return self.histograms_posted, len(appended) + self.histograms_future
