@@ -260,13 +260,35 @@ def test_status_prints_the_table(stack_env: Store) -> None:
     )
 
 
+TABLES_ORIGIN = "(the outputs TargetsTableName and StatusTableName of `sam deploy`)"
+
+
 @pytest.mark.parametrize("command", [["status"], ["apply", "config.yaml"]])
-def test_table_commands_need_the_table_names(monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
-    monkeypatch.delenv("TARGETS_TABLE", raising=False)
-    monkeypatch.setenv("STATUS_TABLE", "promscrape-status")
-    code, out, err = run(command)
-    assert (code, out) == (2, "")
-    assert err.startswith(f"promscrape {command[0]}: set TARGETS_TABLE to the stack's table names")
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"STATUS_TABLE": "promscrape-status"},
+            f"missing environment variable(s): TARGETS_TABLE {TABLES_ORIGIN}",
+        ),
+        (
+            {"TARGETS_TABLE": "", "STATUS_TABLE": ""},
+            f"missing environment variable(s): TARGETS_TABLE, STATUS_TABLE {TABLES_ORIGIN}",
+        ),
+        (
+            {"TARGETS_TABLE": "a b", "STATUS_TABLE": "promscrape-status"},
+            "invalid environment: TARGETS_TABLE: Value error, not a DynamoDB table name: 'a b'",
+        ),
+    ],
+)
+def test_table_commands_need_the_table_names(
+    monkeypatch: pytest.MonkeyPatch, command: list[str], environ: dict[str, str], message: str
+) -> None:
+    for name in ("TARGETS_TABLE", "STATUS_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert run(command) == (2, "", f"promscrape {command[0]}: {message}\n")
 
 
 @pytest.mark.parametrize(

@@ -352,15 +352,37 @@ def test_endpoint_filter_and_max(aws_env: AwsResources, receiver: tuple[str, Rec
     assert bodies_on_queue(aws_env) == [backup.to_json()]
 
 
-@pytest.mark.parametrize("missing", ["DEAD_LETTER_QUEUE_URL", "TARGETS_TABLE"])
-def test_missing_variable_is_named(
-    aws_env: AwsResources, monkeypatch: pytest.MonkeyPatch, missing: str
+DLQ_ORIGIN = "(the outputs DeadLetterQueueUrl and TargetsTableName of `sam deploy`)"
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        (["DEAD_LETTER_QUEUE_URL"], f"missing environment variable(s): DEAD_LETTER_QUEUE_URL {DLQ_ORIGIN}"),
+        (["TARGETS_TABLE"], f"missing environment variable(s): TARGETS_TABLE {DLQ_ORIGIN}"),
+        (
+            ["TARGETS_TABLE", "DEAD_LETTER_QUEUE_URL"],
+            f"missing environment variable(s): DEAD_LETTER_QUEUE_URL, TARGETS_TABLE {DLQ_ORIGIN}",
+        ),
+    ],
+)
+def test_missing_variables_are_named(
+    aws_env: AwsResources, monkeypatch: pytest.MonkeyPatch, missing: list[str], message: str
 ) -> None:
-    monkeypatch.delenv(missing)
+    for name in missing:
+        monkeypatch.delenv(name)
     for command in (["dlq", "list"], ["dlq", "redrive"]):
-        code, out, err = run(command)
-        assert (code, out) == (2, "")
-        assert err.startswith(f"promscrape dlq: set {missing} (outputs DeadLetterQueueUrl")
+        assert run(command) == (2, "", f"promscrape dlq: {message}\n")
+
+
+def test_queue_url_is_checked(aws_env: AwsResources, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", "promscrape-DeadLetterQueue")
+    assert run(["dlq", "list"]) == (
+        2,
+        "",
+        "promscrape dlq: invalid environment: DEAD_LETTER_QUEUE_URL: Value error, not an SQS queue URL "
+        "(https://<endpoint>/<account>/<name>): 'promscrape-DeadLetterQueue'\n",
+    )
 
 
 def test_max_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

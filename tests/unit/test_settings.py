@@ -1,7 +1,12 @@
-"""settings.py: the functions' environment, checked at the edge with errors that name the variable."""
+"""settings.py: the environment, checked at the edge with errors that name the variable.
+
+Settings (the functions), TablesEnvironment (`promscrape apply/status`) and dlq.DlqEnvironment
+(`promscrape dlq`) share Environment.from_env: the same checks and the same messages.
+"""
 
 import pytest
-from promscrape.settings import Settings, SettingsError
+from promscrape.dlq import DlqEnvironment
+from promscrape.settings import Environment, Settings, SettingsError, TablesEnvironment
 
 GOOD = {
     "TARGETS_TABLE": "promscrape-TargetsTable-1ABC",
@@ -65,3 +70,72 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env(GOOD)
     with pytest.raises(ValueError, match="frozen"):
         settings.stack_name = "other"  # type: ignore[misc]
+
+
+TABLES_ORIGIN = " (the outputs TargetsTableName and StatusTableName of `sam deploy`)"
+DLQ_ORIGIN = " (the outputs DeadLetterQueueUrl and TargetsTableName of `sam deploy`)"
+
+
+@pytest.mark.parametrize(
+    ("model", "names"),
+    [
+        (TablesEnvironment, ["TARGETS_TABLE", "STATUS_TABLE"]),
+        (DlqEnvironment, ["DEAD_LETTER_QUEUE_URL", "TARGETS_TABLE"]),
+    ],
+)
+def test_command_variable_names(model: type[Environment], names: list[str]) -> None:
+    assert model.variable_names() == names
+
+
+def test_command_environments_read_their_variables() -> None:
+    assert TablesEnvironment.from_env(GOOD).model_dump() == {
+        "targets_table": GOOD["TARGETS_TABLE"],
+        "status_table": GOOD["STATUS_TABLE"],
+    }
+    assert DlqEnvironment.from_env(GOOD).model_dump() == {
+        "queue_url": GOOD["DEAD_LETTER_QUEUE_URL"],
+        "targets_table": GOOD["TARGETS_TABLE"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "environ", "message"),
+    [
+        (
+            TablesEnvironment,
+            {},
+            "missing environment variable(s): TARGETS_TABLE, STATUS_TABLE" + TABLES_ORIGIN,
+        ),
+        (
+            TablesEnvironment,
+            {"TARGETS_TABLE": "", "STATUS_TABLE": GOOD["STATUS_TABLE"]},
+            "missing environment variable(s): TARGETS_TABLE" + TABLES_ORIGIN,
+        ),
+        (
+            TablesEnvironment,
+            {"TARGETS_TABLE": "t", "STATUS_TABLE": "promscrape status"},
+            "invalid environment: TARGETS_TABLE: Value error, not a DynamoDB table name: 't'; "
+            "STATUS_TABLE: Value error, not a DynamoDB table name: 'promscrape status'",
+        ),
+        (
+            DlqEnvironment,
+            {"STATUS_TABLE": GOOD["STATUS_TABLE"]},
+            "missing environment variable(s): DEAD_LETTER_QUEUE_URL, TARGETS_TABLE" + DLQ_ORIGIN,
+        ),
+        (
+            DlqEnvironment,
+            {**GOOD, "DEAD_LETTER_QUEUE_URL": ""},
+            "missing environment variable(s): DEAD_LETTER_QUEUE_URL" + DLQ_ORIGIN,
+        ),
+        (
+            DlqEnvironment,
+            {**GOOD, "DEAD_LETTER_QUEUE_URL": "sqs://queue"},
+            "invalid environment: DEAD_LETTER_QUEUE_URL: Value error, not an SQS queue URL "
+            "(https://<endpoint>/<account>/<name>): 'sqs://queue'",
+        ),
+    ],
+)
+def test_command_environment_errors(model: type[Environment], environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        model.from_env(environ)
+    assert str(raised.value) == message

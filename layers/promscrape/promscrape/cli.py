@@ -6,7 +6,6 @@ commands so `promscrape parse` does not pay for boto3 and moto.
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
     from promscrape.exposition.model import Exposition
+    from promscrape.settings import Environment
     from promscrape.store import Store
 
 
@@ -115,24 +115,27 @@ def _parse(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-TABLE_VARIABLES = ("TARGETS_TABLE", "STATUS_TABLE")
-
-
 class CommandError(Exception):
     """A command cannot run as asked; the message says what to do."""
 
 
+def _environment[E: "Environment"](model: type[E]) -> E:
+    """The variables `model` needs, read from os.environ; a missing or bad one is a CommandError."""
+    from promscrape.settings import SettingsError
+
+    try:
+        return model.from_env()
+    except SettingsError as error:
+        raise CommandError(str(error)) from None
+
+
 def _store() -> "Store":
     """The Store on the tables the environment names (the stack's TargetsTableName/StatusTableName)."""
+    from promscrape.settings import TablesEnvironment
     from promscrape.store import Store
 
-    missing = [name for name in TABLE_VARIABLES if not os.environ.get(name)]
-    if missing:
-        raise CommandError(
-            f"set {' and '.join(missing)} to the stack's table names "
-            "(outputs TargetsTableName and StatusTableName of `sam deploy`)"
-        )
-    return Store(os.environ["TARGETS_TABLE"], os.environ["STATUS_TABLE"])
+    tables = _environment(TablesEnvironment)
+    return Store(tables.targets_table, tables.status_table)
 
 
 @contextlib.contextmanager
@@ -192,12 +195,9 @@ def _dlq_clients() -> tuple["BaseClient", "Store", str]:
     """SQS client, Store and queue URL from DEAD_LETTER_QUEUE_URL and TARGETS_TABLE."""
     import boto3
 
-    from promscrape.dlq import DlqEnvironment, DlqError
+    from promscrape.dlq import DlqEnvironment
 
-    try:
-        environment = DlqEnvironment.from_env()
-    except DlqError as error:
-        raise CommandError(str(error)) from None
+    environment = _environment(DlqEnvironment)
     return boto3.client("sqs"), environment.store(), environment.queue_url
 
 

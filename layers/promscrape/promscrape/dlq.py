@@ -21,12 +21,11 @@ so `list` changes nothing and a failed replay can be retried at once.
 import contextlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import urllib3
@@ -36,6 +35,7 @@ from promscrape.config import RemoteWriteEndpoint, describe_validation_error
 from promscrape.durations import format_duration
 from promscrape.messages import ShardMessage
 from promscrape.remote_write.deadletter import DeadLetter, replay
+from promscrape.settings import DeadLetterQueueUrl, Environment, TargetsTable
 from promscrape.texttable import align
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
     from promscrape.store import Store
 
-DLQ_VARIABLES = ("DEAD_LETTER_QUEUE_URL", "TARGETS_TABLE")
 SQS_BATCH = 10
 MAX_VISIBILITY_S = 43_200
 # Seconds a listed message stays hidden at most if the command dies before giving it back.
@@ -57,28 +56,13 @@ REDACTED = "***"
 Kind = Literal["remote_write", "shard", "unrecognised"]
 
 
-class DlqError(RuntimeError):
-    """The command cannot run: its environment is incomplete."""
-
-
-@dataclass(frozen=True)
-class DlqEnvironment:
+class DlqEnvironment(Environment):
     """Where the DLQ and the endpoints are: the stack's DeadLetterQueueUrl and TargetsTableName."""
 
-    queue_url: str
-    targets_table: str
+    origin: ClassVar[str] = "the outputs DeadLetterQueueUrl and TargetsTableName of `sam deploy`"
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Read DEAD_LETTER_QUEUE_URL and TARGETS_TABLE; DlqError names the missing ones."""
-        environ = os.environ if environ is None else environ
-        missing = [name for name in DLQ_VARIABLES if not environ.get(name)]
-        if missing:
-            raise DlqError(
-                f"set {' and '.join(missing)} "
-                "(outputs DeadLetterQueueUrl and TargetsTableName of `sam deploy`)"
-            )
-        return cls(queue_url=environ["DEAD_LETTER_QUEUE_URL"], targets_table=environ["TARGETS_TABLE"])
+    queue_url: DeadLetterQueueUrl
+    targets_table: TargetsTable
 
     def store(self, client: "BaseClient | None" = None) -> "Store":
         """A Store for reading endpoints; only the Targets table is used, so no Status table is named."""

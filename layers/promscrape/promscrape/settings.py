@@ -1,13 +1,16 @@
-"""The functions' environment, validated once at the edge so a bad deployment fails loudly and early.
+"""The environment, validated once at the edge so a bad deployment or shell fails loudly and early.
 
-template.yaml sets these variables on both functions; the local runner sets the same ones. boto3
-itself honours AWS_ENDPOINT_URL (the local run's moto server), so it is not listed here.
+`Environment` is the one way to read required variables: the functions' `Settings` (template.yaml
+sets them on both functions; the local runner sets the same ones), the `promscrape apply/status`
+tables (`TablesEnvironment`) and `promscrape dlq` (dlq.DlqEnvironment) all subclass it, so each
+reports every missing variable in one message. boto3 itself honours AWS_ENDPOINT_URL (the local
+run's moto server), so it is not listed here.
 """
 
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,17 +38,19 @@ class SettingsError(ValueError):
     """The environment is incomplete or wrong; the message names every offending variable."""
 
 
-class Settings(BaseModel):
-    """Where the functions find their resources (field aliases are the variable names)."""
+# One declaration per variable, shared by the models that read it.
+TargetsTable = Annotated[TableName, Field(alias="TARGETS_TABLE")]
+StatusTable = Annotated[TableName, Field(alias="STATUS_TABLE")]
+DeadLetterQueueUrl = Annotated[QueueUrl, Field(alias="DEAD_LETTER_QUEUE_URL")]
+
+
+class Environment(BaseModel):
+    """Required environment variables as a frozen model (field aliases are the variable names)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    targets_table: TableName = Field(alias="TARGETS_TABLE")
-    status_table: TableName = Field(alias="STATUS_TABLE")
-    scrape_queue_url: QueueUrl = Field(alias="SCRAPE_QUEUE_URL")
-    dead_letter_queue_url: QueueUrl = Field(alias="DEAD_LETTER_QUEUE_URL")
-    stack_name: str = Field(alias="STACK_NAME", min_length=1)
-    service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+    # Where a person finds the values, added to the message when some are missing ("" for none).
+    origin: ClassVar[str] = ""
 
     @classmethod
     def variable_names(cls) -> list[str]:
@@ -54,14 +59,38 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Read and check the variables (os.environ by default); raise SettingsError naming them."""
+        """Read and check the variables (os.environ by default); SettingsError names every bad one.
+
+        An empty variable counts as missing: an unset stack output exported as "" is no value.
+        """
         environ = os.environ if environ is None else environ
         names = cls.variable_names()
         missing = [name for name in names if not environ.get(name)]
         if missing:
-            raise SettingsError(f"missing environment variable(s): {', '.join(missing)}")
+            where = f" ({cls.origin})" if cls.origin else ""
+            raise SettingsError(f"missing environment variable(s): {', '.join(missing)}{where}")
         try:
             return cls.model_validate({name: environ[name] for name in names})
         except ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
             raise SettingsError(f"invalid environment: {problems}") from None
+
+
+class Settings(Environment):
+    """Where the functions find their resources."""
+
+    targets_table: TargetsTable
+    status_table: StatusTable
+    scrape_queue_url: QueueUrl = Field(alias="SCRAPE_QUEUE_URL")
+    dead_letter_queue_url: DeadLetterQueueUrl
+    stack_name: str = Field(alias="STACK_NAME", min_length=1)
+    service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+
+
+class TablesEnvironment(Environment):
+    """The tables `promscrape apply` and `promscrape status` work on, from a person's shell."""
+
+    origin: ClassVar[str] = "the outputs TargetsTableName and StatusTableName of `sam deploy`"
+
+    targets_table: TargetsTable
+    status_table: StatusTable
